@@ -1,0 +1,210 @@
+"""The book as a whole: which chapters `_toc.yml` lists, executing them, and rendering the HTML strictly.
+
+Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwise)::
+
+    OUT/_build/notebooks/NAME.ipynb   executed, normalised notebooks
+    OUT/_build/results/NAME.json      each chapter's recorded results (name -> number or string)
+    OUT/_build/execution.json         run time and status of every executed chapter
+    OUT/_build/src/                   the staged book: executed notebooks in place of the MyST files
+    OUT/_build/html/                  the rendered book
+
+Rendering never executes anything: it reads the executed notebooks. Back-matter pages (``chapters/backmatter/``)
+are executed after every other chapter, because they read the other chapters' results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from rlbits.execute import ChapterRun, execute_chapter
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKMATTER = "chapters/backmatter/"
+
+
+def toc_files(root: Path = ROOT) -> list[str]:
+    """Every document of `_toc.yml`, in reading order, as paths relative to the root without suffix."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [re.sub(r"\.(md|ipynb)$", "", f) for f in files]
+
+
+def is_notebook(path: Path) -> bool:
+    """A MyST file is a notebook (to execute) when its front matter carries a jupytext header."""
+    text = path.read_text()
+    if not text.startswith("---"):
+        return False
+    front = text.split("---", 2)[1]
+    return "jupytext" in (yaml.safe_load(front) or {})
+
+
+def chapter_sources(root: Path = ROOT) -> list[Path]:
+    """The MyST notebooks of the book, in reading order."""
+    return [root / f"{f}.md" for f in toc_files(root) if is_notebook(root / f"{f}.md")]
+
+
+def _run_one(args) -> ChapterRun:
+    source, out_dir, parameters, root = args
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    return execute_chapter(source, out_dir, parameters, root)
+
+
+def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dict | None = None,
+                root: Path = ROOT, log=print) -> list[ChapterRun]:
+    """Execute chapters (in parallel with ``jobs`` > 1); back matter runs last. Returns every run."""
+    os.environ["PYTHONHASHSEED"] = "0"
+    waves = [[s for s in sources if BACKMATTER not in s.as_posix()],
+             [s for s in sources if BACKMATTER in s.as_posix()]]
+    runs: list[ChapterRun] = []
+    for wave in waves:
+        if not wave:
+            continue
+        args = [(s, build, parameters, root) for s in wave]
+        if jobs > 1 and len(wave) > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                done = list(pool.map(_run_one, args))
+        else:
+            done = [_run_one(a) for a in args]
+        for run in done:
+            status = "ok" if run.ok else f"FAILED\n    {run.error}"
+            log(f"  {_rel(run.source, root)}: {run.seconds:.1f} s {status}")
+        runs += done
+        _write_execution_table(build, runs, root)
+    return runs
+
+
+def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> None:
+    path = build / "execution.json"
+    table = json.loads(path.read_text()) if path.exists() else {}
+    for run in runs:
+        table[_rel(run.source, root)] = {"seconds": round(run.seconds, 1), "status": "ok" if run.ok else "error"}
+    path.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
+
+
+def stage(build: Path, root: Path = ROOT) -> Path:
+    """Lay out the book to render: executed notebooks replace the MyST notebooks, each with download links."""
+    src = build / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, src / name)
+    for folder in ("data", "_static"):
+        if (root / folder).exists():
+            shutil.copytree(root / folder, src / folder)
+    missing = []
+    for rel in toc_files(root):
+        md = root / f"{rel}.md"
+        if not md.exists():
+            missing.append(f"{rel}.md")
+            continue
+        target = src / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not is_notebook(md):
+            shutil.copy(md, target.with_suffix(".md"))
+            continue
+        executed = build / "notebooks" / f"{md.stem}.ipynb"
+        if not executed.exists():
+            missing.append(f"{rel}.md (not executed: run `python -m rlbits run {rel}.md`)")
+            continue
+        nb = nbformat.read(executed, as_version=4)
+        sources_copy = src / "_myst" / f"{rel}.md"
+        sources_copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(md, sources_copy)
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(
+            f"```{{admonition}} Run this chapter yourself\n:class: tip\n"
+            f"{{download}}`Executed notebook </{rel}.ipynb>` · {{download}}`MyST source </_myst/{rel}.md>` · "
+            f"re-run with other parameters: `python -m rlbits run {rel}.md -p NAME VALUE`\n```",
+            id="rlbits-downloads"))
+        nbformat.write(nb, target.with_suffix(".ipynb"))
+    if missing:
+        raise FileNotFoundError("cannot render, missing: " + "; ".join(missing))
+    return src
+
+
+_WARNING = re.compile(r"^(?P<path>\S+?\.(?:ipynb|md|rst|yml|bib))(?::(?P<line>\d+))?: (?P<kind>WARNING|ERROR|CRITICAL)")
+
+
+def render(build: Path, root: Path = ROOT, log=print) -> int:
+    """Render ``build/src`` into ``build/html`` with jupyter-book: a full build, every warning an error."""
+    src = stage(build, root)
+    for stale in ("html", ".doctrees", "jupyter_execute"):
+        shutil.rmtree(build / stale, ignore_errors=True)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(src), "--path-output", str(build.parent),
+           "--all", "--warningiserror", "--nitpick", "--keep-going", "--builder", "html"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    output = proc.stdout + proc.stderr
+    problems = [_map_warning(line, src, root) for line in output.splitlines()
+                if "WARNING" in line or "ERROR" in line or "CRITICAL" in line]
+    (build / "render.log").write_text(output)
+    if proc.returncode != 0 or problems or not (build / "html" / "index.html").exists():
+        log("render FAILED (every Sphinx warning is an error); full log in " + str(build / "render.log"))
+        for p in problems or output.splitlines()[-20:]:
+            log("  " + p)
+        return 1
+    log(f"rendered {build / 'html' / 'index.html'}")
+    return 0
+
+
+def _map_warning(line: str, src: Path, root: Path) -> str:
+    """Point a Sphinx warning on a staged notebook back at the chapter's MyST file."""
+    line = line.replace(str(src) + os.sep, "").replace(str(src), "")
+    m = _WARNING.match(line)
+    if m and m.group("path").endswith(".ipynb"):
+        rel = m.group("path")[: -len(".ipynb")]
+        mapped = f"{rel}.md"
+        cell_line = m.group("line")
+        if cell_line is not None:
+            md_line = _notebook_line_to_md(root / mapped, src / m.group("path"), int(cell_line))
+            mapped += f":{md_line}" if md_line else f" (notebook line {cell_line})"
+        line = mapped + line[m.end("line") if m.group("line") else m.end("path"):]
+    return line
+
+
+def _notebook_line_to_md(md: Path, nb_path: Path, nb_line: int) -> int | None:
+    """myst-nb reports a markdown cell's warnings as line (cell index * 10000 + line in cell)... or as a plain line.
+
+    We find the cell's text in the MyST file and add the offset, which is exact for markdown cells.
+    """
+    if not md.exists() or not nb_path.exists():
+        return None
+    cell_index, in_cell = divmod(nb_line, 10000)
+    nb = nbformat.read(nb_path, as_version=4)
+    if not 0 <= cell_index < len(nb.cells) or nb_line < 10000:
+        return None
+    first = nb.cells[cell_index].source.splitlines()[:1]
+    if not first or not first[0].strip():
+        return None
+    for i, text in enumerate(md.read_text().splitlines(), start=1):
+        if text == first[0]:
+            return i + max(in_cell - 1, 0)
+    return None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,69 @@
+"""Recording results: one call puts a number into the prose (myst-nb glue) and into the results file.
+
+The pipeline (:mod:`rlbits.pipeline`) reads every glued scalar back out of the executed notebook and writes
+``_build/results/<chapter>.json``; tests and the claims ledger read that file. So a number in the prose, the
+number the tests check and the number in the ledger are one and the same object.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+#: The verdicts a chapter may give a claim (see the claims ledger).
+VERDICTS = (
+    "holds",
+    "holds with a caveat",
+    "depends on the definition",
+    "does not hold",
+    "discussed, not testable",
+)
+
+
+def _plain(value):
+    """Convert numpy scalars to Python ones, so the glued text is ``0.5`` and not ``np.float64(0.5)``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (Real, np.floating)):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"refusing to record a non-finite value {value!r}")
+        return value
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"record() takes a number or a string, not {type(value).__name__}")
+
+
+def record(name: str, value):
+    """Glue ``value`` under ``name`` (for ``{glue:text}`name:fmt``` in the prose) and record it as a result.
+
+    Returns the plain value, so a chapter can write ``n95 = record("n95", ...)``.
+    """
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"result name {name!r} must be letters, digits and underscores")
+    value = _plain(value)
+    try:
+        from myst_nb import glue
+    except ImportError:  # outside a notebook toolchain the value is still returned
+        return value
+    glue(name, value, display=False)
+    return value
+
+
+def verdict(claim: str, outcome: str, quantity: str, note: str = ""):
+    """Record a claim's verdict with the name of the recorded quantity behind it.
+
+    ``quantity`` must name a result the chapter recorded (the ledger links the two); ``note`` is one short sentence.
+    """
+    if outcome not in VERDICTS:
+        raise ValueError(f"verdict {outcome!r} for {claim} is not one of {list(VERDICTS)}")
+    if not (claim.startswith("C") and claim[1:].isdigit()):
+        raise ValueError(f"claim id {claim!r} must look like 'C05'")
+    record(f"verdict_{claim}", outcome)
+    record(f"verdict_{claim}_quantity", quantity)
+    record(f"verdict_{claim}_note", note)
+    return outcome

@@ -1,0 +1,55 @@
+"""Shared fixtures. The expensive one, ``book``, executes and renders the whole book once per test session.
+
+Set ``RLBITS_BUILD_DIR=/path/to/dir`` (a directory that already holds ``_build/`` from ``python -m rlbits build
+--out DIR``) to reuse a build while iterating locally; CI never sets it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Book:
+    """A built book: ``out/_build/{notebooks,results,html}``."""
+
+    def __init__(self, out: Path, returncode: int, log: str):
+        self.out = out
+        self.build = out / "_build"
+        self.returncode = returncode
+        self.log = log
+
+    def results(self, stem: str) -> dict:
+        path = self.build / "results" / f"{stem}.json"
+        assert path.exists(), f"no results for {stem}; build log:\n{self.log[-3000:]}"
+        return json.loads(path.read_text())
+
+
+def run_rlbits(*args, cwd=ROOT, timeout=3600):
+    """Run ``python -m rlbits ARGS`` and return the completed process (stdout and stderr merged)."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    return subprocess.run([sys.executable, "-m", "rlbits", *map(str, args)], cwd=cwd, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Book:
+    reuse = os.environ.get("RLBITS_BUILD_DIR")
+    if reuse:
+        return Book(Path(reuse), 0, "(reused build)")
+    out = tmp_path_factory.mktemp("book")
+    proc = run_rlbits("build", "--out", out)
+    return Book(out, proc.returncode, proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def results(book):
+    """``results(stem)``: the recorded results of one chapter of the built book."""
+    return book.results
