@@ -102,19 +102,53 @@ def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> N
     path.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
 
 
-def stage(build: Path, root: Path = ROOT) -> Path:
-    """Lay out the book to render: executed notebooks replace the MyST notebooks, each with download links."""
+def _partial_toc(toc: dict, keep) -> dict:
+    """A copy of the table of contents with only the files ``keep(file)`` accepts (for ``render --partial``)."""
+    def walk(entries):
+        out = []
+        for entry in entries or []:
+            entry = dict(entry)
+            for key in ("sections", "chapters"):
+                if key in entry:
+                    entry[key] = walk(entry[key])
+                    if not entry[key]:
+                        entry.pop(key)
+            if "file" in entry and not keep(entry["file"]):
+                continue
+            if "file" in entry or entry.get("chapters"):
+                out.append(entry)
+        return out
+
+    toc = dict(toc)
+    if "parts" in toc:
+        toc["parts"] = [dict(part, chapters=walk(part["chapters"])) for part in toc["parts"]]
+        toc["parts"] = [part for part in toc["parts"] if part["chapters"]]
+    return toc
+
+
+def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
+    """Lay out the book to render: executed notebooks replace the MyST notebooks, each with download links.
+
+    With ``partial`` (a development aid, never used by ``build``), chapters that were not executed into this build
+    directory are left out of the table of contents instead of failing the render.
+    """
     src = build / "src"
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(root / name, src / name)
+    shutil.copy(root / "_config.yml", src / "_config.yml")
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    if partial:
+        def keep(f):
+            md = root / f"{re.sub(r'[.](md|ipynb)$', '', f)}.md"
+            return md.exists() and (not is_notebook(md) or (build / "notebooks" / f"{md.stem}.ipynb").exists())
+        toc = _partial_toc(toc, keep)
+    (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     for folder in ("data", "_static"):
         if (root / folder).exists():
             shutil.copytree(root / folder, src / folder)
     missing = []
-    for rel in toc_files(root):
+    for rel in toc_files(src):
         md = root / f"{rel}.md"
         if not md.exists():
             missing.append(f"{rel}.md")
@@ -146,9 +180,9 @@ def stage(build: Path, root: Path = ROOT) -> Path:
 _WARNING = re.compile(r"^(?P<path>\S+?\.(?:ipynb|md|rst|yml|bib))(?::(?P<line>\d+))?: (?P<kind>WARNING|ERROR|CRITICAL)")
 
 
-def render(build: Path, root: Path = ROOT, log=print) -> int:
+def render(build: Path, root: Path = ROOT, log=print, partial: bool = False) -> int:
     """Render ``build/src`` into ``build/html`` with jupyter-book: a full build, every warning an error."""
-    src = stage(build, root)
+    src = stage(build, root, partial)
     for stale in ("html", ".doctrees", "jupyter_execute"):
         shutil.rmtree(build / stale, ignore_errors=True)
     jb = Path(sys.executable).with_name("jupyter-book")

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     common(build)
 
     render = sub.add_parser("render", help="render _build/html from the executed notebooks")
+    render.add_argument("--partial", action="store_true",
+                        help="development aid: leave chapters not executed into this --out out of the book")
     common(render)
 
     bench = sub.add_parser("bench", help="benchmark the simulation engine against the reference")
@@ -61,7 +63,7 @@ def main(argv=None) -> int:
     build_dir = args.out.resolve() / "_build"
     build_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "render":
-        return book.render(build_dir)
+        return book.render(build_dir, partial=args.partial)
     if args.command == "bench":
         return _bench(build_dir, args.quick)
     if args.command == "run":
