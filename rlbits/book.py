@@ -67,6 +67,7 @@ def chapter_sources(root: Path = ROOT) -> list[Path]:
 def _run_one(args) -> ChapterRun:
     source, out_dir, parameters, root = args
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ["RLBITS_BUILD"] = str(out_dir)  # inherited by the kernel: back matter reads this build's results
     return execute_chapter(source, out_dir, parameters, root)
 
 

@@ -7,8 +7,11 @@ number the tests check and the number in the ledger are one and the same object.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 
@@ -67,3 +70,17 @@ def verdict(claim: str, outcome: str, quantity: str, note: str = ""):
     record(f"verdict_{claim}_quantity", quantity)
     record(f"verdict_{claim}_note", note)
     return outcome
+
+
+def build_dir() -> Path:
+    """The ``_build`` directory of the running build (the pipeline sets ``RLBITS_BUILD``; default: the repo's)."""
+    env = os.environ.get("RLBITS_BUILD")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "_build"
+
+
+def load_results(stem: str) -> dict:
+    """The recorded results of chapter ``stem`` in the current build (back-matter pages read them)."""
+    path = build_dir() / "results" / f"{stem}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no results for chapter {stem!r} at {path}: execute it first")
+    return json.loads(path.read_text())
