@@ -190,7 +190,7 @@ def render(build: Path, root: Path = ROOT, log=print, partial: bool = False) -> 
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(src), "--path-output", str(build.parent),
            "--all", "--warningiserror", "--nitpick", "--keep-going", "--builder", "html"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
-    output = proc.stdout + proc.stderr
+    output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
     problems = [_map_warning(line, src, root) for line in output.splitlines()
                 if "WARNING" in line or "ERROR" in line or "CRITICAL" in line]
     (build / "render.log").write_text(output)

@@ -32,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     jobs_default = max(1, min(os.cpu_count() or 1, 2))
 
     def common(sp):
-        sp.add_argument("--out", type=Path, default=book.ROOT,
-                        help="directory that receives _build/ (default: the repository root)")
+        sp.add_argument("--root", type=Path, default=book.ROOT,
+                        help="the book's root, holding _toc.yml and _config.yml (default: this repository)")
+        sp.add_argument("--out", type=Path, default=None,
+                        help="directory that receives _build/ (default: the book's root)")
 
     run = sub.add_parser("run", help="execute chapters (all in _toc.yml when none is named)")
     run.add_argument("chapters", nargs="*", type=Path)
@@ -44,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="execute every chapter, then render the book")
     build.add_argument("-j", "--jobs", type=int, default=jobs_default)
-    build.add_argument("--skip-bench", action="store_true", help="reuse an existing _build/bench.json")
+    build.add_argument("--skip-bench", action="store_true", help="do not run the benchmark (reuse _build/bench.json)")
     common(build)
 
     render = sub.add_parser("render", help="render _build/html from the executed notebooks")
@@ -60,14 +62,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    build_dir = args.out.resolve() / "_build"
+    root = args.root.resolve()
+    build_dir = (args.out or root).resolve() / "_build"
     build_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "render":
-        return book.render(build_dir, partial=args.partial)
+        return book.render(build_dir, root, partial=args.partial)
     if args.command == "bench":
         return _bench(build_dir, args.quick)
     if args.command == "run":
-        sources = [c.resolve() for c in args.chapters] or book.chapter_sources()
+        sources = [c.resolve() for c in args.chapters] or book.chapter_sources(root)
         for s in sources:
             if not s.exists():
                 print(f"no such chapter: {s}", file=sys.stderr)
@@ -76,25 +79,24 @@ def main(argv=None) -> int:
         if params and len(sources) != 1:
             print("-p overrides apply to exactly one chapter; name it", file=sys.stderr)
             return 2
-        return _execute(sources, build_dir, args.jobs, params)
+        return _execute(sources, build_dir, args.jobs, params, root)
     if args.command == "build":
-        if not args.skip_bench or not (build_dir / "bench.json").exists():
-            if _bench(build_dir, quick=False):
-                return 1
-        status = _execute(book.chapter_sources(), build_dir, args.jobs, {})
+        if not args.skip_bench and _bench(build_dir, quick=False):
+            return 1
+        status = _execute(book.chapter_sources(root), build_dir, args.jobs, {}, root)
         if status:
             print("not rendering: a chapter failed", file=sys.stderr)
             return status
-        return book.render(build_dir)
+        return book.render(build_dir, root)
     return 2
 
 
-def _execute(sources, build_dir, jobs, params) -> int:
+def _execute(sources, build_dir, jobs, params, root) -> int:
     from rlbits.execute import ParameterNameError
 
     print(f"executing {len(sources)} chapter(s) with {jobs} job(s) into {build_dir}")
     try:
-        runs = book.execute_all(sources, build_dir, jobs=jobs, parameters=params)
+        runs = book.execute_all(sources, build_dir, jobs=jobs, parameters=params, root=root)
     except ParameterNameError as exc:
         print(exc, file=sys.stderr)
         return 2

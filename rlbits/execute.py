@@ -96,6 +96,9 @@ def code_cell_lines(md_text: str) -> list[int]:
 
 def locate_error(md_text: str, nb, cell_index: int, traceback: list[str]) -> int | None:
     """Line in the MyST file where the failing statement of executed cell ``cell_index`` sits."""
+    # papermill adds banner cells to a failed notebook; its cell_index counts cells without them
+    cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    nb = nbformat.from_dict({**nb, "cells": cells})
     k = -1
     for idx, cell in enumerate(nb.cells[: cell_index + 1]):
         if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", []):

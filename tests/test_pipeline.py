@@ -1,0 +1,139 @@
+"""The execution pipeline on small temporary books: error reports, parameter checks, determinism."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_rlbits
+from rlbits.execute import code_cell_lines
+
+HEADER = textwrap.dedent("""\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+        format_version: 0.13
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+    """)
+
+
+def chapter(title: str, body: str) -> str:
+    return HEADER + f"\n# {title}\n\n" + textwrap.dedent(body)
+
+
+GOOD = chapter("Good", """\
+    ```{code-cell} ipython3
+    :tags: [parameters]
+
+    n = 3
+    ```
+
+    ```{code-cell} ipython3
+    from rlbits import record
+    from rlbits.validate import integer
+    n = integer("n", n, minimum=1)
+    total = record("total", sum(range(n + 1)))
+    ```
+
+    The total is {glue:text}`total`.
+    """)
+
+BROKEN = chapter("Broken", """\
+    Some prose.
+
+    ```{code-cell} ipython3
+    ---
+    tags: [hide-input]
+    ---
+    x = 1
+    ```
+
+    ```{code-cell} ipython3
+    y = 2
+    z = y / (x - 1)
+    ```
+    """)
+
+
+def make_book(tmp_path: Path, chapters: dict[str, str]) -> Path:
+    root = tmp_path / "book"
+    (root / "chapters").mkdir(parents=True)
+    (root / "chapters" / "intro.md").write_text("# A test book\n")
+    for name, text in chapters.items():
+        (root / "chapters" / f"{name}.md").write_text(text)
+    toc = "format: jb-book\nroot: chapters/intro\nchapters:\n" + "".join(
+        f"  - file: chapters/{name}\n" for name in chapters)
+    (root / "_toc.yml").write_text(toc)
+    config = "\n".join(line for line in (ROOT / "_config.yml").read_text().splitlines()
+                       if "bibtex" not in line and "data/references.bib" not in line)
+    (root / "_config.yml").write_text(config)
+    return root
+
+
+def test_code_cell_lines_finds_sources():
+    lines = code_cell_lines(BROKEN)
+    text = BROKEN.splitlines()
+    assert [text[i - 1] for i in lines] == ["x = 1", "y = 2"]
+
+
+def test_broken_chapter_names_file_and_line(tmp_path):
+    root = make_book(tmp_path, {"a_good": GOOD, "b_broken": BROKEN})
+    proc = run_rlbits("build", "--root", root, "--skip-bench", "-j", "2")
+    assert proc.returncode != 0
+    line = BROKEN.splitlines().index("z = y / (x - 1)") + 1
+    assert f"chapters/b_broken.md:{line}: ZeroDivisionError" in proc.stdout, proc.stdout
+    assert "not rendering" in proc.stdout
+    # the other chapter still ran, and nothing was rendered
+    assert json.loads((root / "_build/results/a_good.json").read_text()) == {"total": 6}
+    assert not (root / "_build/html/index.html").exists()
+
+
+def test_parameters_checked(tmp_path):
+    root = make_book(tmp_path, {"a_good": GOOD})
+    md = root / "chapters/a_good.md"
+    proc = run_rlbits("run", md, "-p", "m", "4", "--root", root)
+    assert proc.returncode == 2
+    assert "unknown parameter(s) ['m']" in proc.stdout and "parameters are ['n']" in proc.stdout
+    proc = run_rlbits("run", md, "-p", "n", "-2", "--root", root)
+    assert proc.returncode == 1
+    assert "n=-2 is outside the allowed range [1, inf]" in proc.stdout
+    proc = run_rlbits("run", md, "-p", "n", "4", "--root", root)
+    assert proc.returncode == 0, proc.stdout
+    assert json.loads((root / "_build/results/a_good.json").read_text()) == {"total": 10}
+
+
+def test_small_book_renders_strictly_and_catches_missing_glue(tmp_path):
+    root = make_book(tmp_path, {"a_good": GOOD})
+    proc = run_rlbits("build", "--root", root, "--skip-bench")
+    assert proc.returncode == 0, proc.stdout
+    html = (root / "_build/html/chapters/a_good.html").read_text()
+    assert 'The total is <span class="pasted-text">6</span>' in html
+    # a glue key the chapter never recorded is a warning, hence a failed render naming the chapter
+    (root / "chapters/a_good.md").write_text(GOOD + "\nMissing: {glue:text}`nope`.\n")
+    proc = run_rlbits("build", "--root", root, "--skip-bench")
+    assert proc.returncode != 0
+    assert "render FAILED" in proc.stdout and "chapters/a_good" in proc.stdout and "nope" in proc.stdout, proc.stdout
+
+
+@pytest.mark.book
+def test_two_executions_are_identical(book, tmp_path):
+    """Re-execute every chapter into a second build: notebooks and results must be byte-identical."""
+    assert book.returncode == 0, book.log[-5000:]
+    proc = run_rlbits("run", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    first, second = book.build, tmp_path / "_build"
+    names = sorted(p.name for p in (first / "results").glob("*.json"))
+    assert names and names == sorted(p.name for p in (second / "results").glob("*.json"))
+    for kind, pattern in (("results", "*.json"), ("notebooks", "*.ipynb")):
+        for a in sorted((first / kind).glob(pattern)):
+            b = second / kind / a.name
+            assert a.read_bytes() == b.read_bytes(), f"{kind}/{a.name} differs between two executions"
