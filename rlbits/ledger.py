@@ -1,0 +1,92 @@
+"""The claims ledger (back matter): every claim of ``data/claims.yml`` with the verdict its chapter recorded.
+
+Chapters record ``verdict_CXX``, ``verdict_CXX_quantity`` (the name of a recorded result) and ``verdict_CXX_note``
+with :func:`rlbits.verdict`. This module joins them with the claims file; nothing in the ledger is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from rlbits.results import VERDICTS, build_dir, load_results
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Entry:
+    id: str
+    claim: str
+    source: str
+    chapter: str
+    verdict: str | None
+    quantity: str | None
+    value: float | int | str | None
+    note: str
+
+
+def load_claims(path: Path | None = None) -> list[dict]:
+    """The claims file, checked: unique ids, each with a claim, a source and an owning chapter."""
+    claims = yaml.safe_load(Path(path or ROOT / "data" / "claims.yml").read_text())
+    ids = [c["id"] for c in claims]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"duplicate claim ids in claims.yml: {sorted(i for i in ids if ids.count(i) > 1)}")
+    for c in claims:
+        missing = {"id", "claim", "source", "chapter"} - set(c)
+        if missing:
+            raise ValueError(f"claim {c.get('id')} lacks {sorted(missing)}")
+    return claims
+
+
+def entries(claims: list[dict] | None = None, results_of=load_results) -> list[Entry]:
+    """One ledger entry per claim, from the owning chapter's recorded results (verdict ``None`` if absent)."""
+    out = []
+    cache: dict[str, dict] = {}
+    for c in claims or load_claims():
+        stem = c["chapter"]
+        if stem not in cache:
+            try:
+                cache[stem] = results_of(stem)
+            except FileNotFoundError:
+                cache[stem] = {}
+        r = cache[stem]
+        key = f"verdict_{c['id']}"
+        verdict = r.get(key)
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"{stem}: {key}={verdict!r} is not one of {list(VERDICTS)}")
+        quantity = r.get(f"{key}_quantity")
+        out.append(Entry(id=c["id"], claim=c["claim"], source=", ".join(c["source"]), chapter=stem,
+                         verdict=verdict, quantity=quantity, value=r.get(quantity) if quantity else None,
+                         note=r.get(f"{key}_note", "")))
+    return out
+
+
+def write_json(items: list[Entry], path: Path | None = None) -> Path:
+    """``_build/results/ledger.json``: claim id -> verdict, chapter, quantity (name and value), note."""
+    path = Path(path or build_dir() / "results" / "ledger.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {e.id: {k: v for k, v in asdict(e).items() if k != "id"} for e in items}
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def markdown_table(items: list[Entry], chapter_titles: dict[str, str] | None = None) -> str:
+    """The ledger as a MyST table, with each chapter linked by ``{doc}``."""
+    rows = ["| Claim | Paraphrase | Source | Verdict | Quantity | Value | Tested in |",
+            "|---|---|---|---|---|---|---|"]
+    for e in items:
+        verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
+        link = f"{{doc}}`../{e.chapter}`"
+        rows.append(f"| {e.id} | {e.claim} | {e.source} | {verdict} | `{e.quantity or ''}` | {_fmt(e.value)} | "
+                    f"{link} |")
+    return "\n".join(rows)

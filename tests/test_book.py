@@ -1,0 +1,86 @@
+"""The whole book, built once per session: every chapter executed, rendered strictly, offline, with downloads."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import ROOT
+from rlbits.book import chapter_sources, toc_files
+
+pytestmark = pytest.mark.book
+
+
+def test_build_succeeded(book):
+    assert book.returncode == 0, book.log[-8000:]
+    assert (book.build / "html" / "index.html").exists()
+
+
+def test_every_chapter_executed_with_results(book):
+    for md in chapter_sources(ROOT):
+        assert (book.build / "notebooks" / f"{md.stem}.ipynb").exists(), md
+        assert (book.build / "results" / f"{md.stem}.json").exists(), md
+
+
+def html_pages(book) -> list[Path]:
+    pages = []
+    for rel in toc_files(ROOT):
+        page = book.build / "html" / f"{rel}.html"
+        assert page.exists(), f"{rel} was not rendered"
+        pages.append(page)
+    return pages
+
+
+class Refs(HTMLParser):
+    """Collects the URLs that a page loads: scripts, stylesheets and other <link>s, images, frames, media."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for attr in ("src", "href", "srcset", "data"):
+            if tag in ("script", "link", "img", "iframe", "source", "video", "audio", "object", "embed") and \
+                    attrs.get(attr):
+                self.urls.append((tag, attrs[attr]))
+
+
+def test_no_page_loads_anything_from_another_host(book):
+    for page in html_pages(book) + sorted((book.build / "html").glob("*.html")):
+        parser = Refs()
+        parser.feed(page.read_text())
+        external = [(tag, url) for tag, url in parser.urls
+                    if urlparse(url).scheme not in ("", "data") or url.startswith("//")]
+        assert not external, f"{page.name} loads {external}"
+    css = [p for p in (book.build / "html" / "_static").rglob("*.css")]
+    for sheet in css:
+        text = sheet.read_text(errors="ignore")
+        assert "@import url(http" not in text and "fonts.googleapis" not in text, sheet
+
+
+def test_math_is_served_locally(book):
+    assert (book.build / "html" / "_static" / "mathjax" / "tex-chtml.js").exists()
+    page = (book.build / "html" / "chapters" / "01_bits_per_sample.html").read_text()
+    assert "_static/mathjax/tex-chtml.js" in page
+
+
+def test_chapters_offer_notebook_and_source_downloads(book):
+    for md in chapter_sources(ROOT):
+        rel = md.relative_to(ROOT).with_suffix("")
+        page = (book.build / "html" / f"{rel}.html").read_text()
+        for suffix in (".ipynb", ".md"):
+            target = f"{md.stem}{suffix}"
+            assert f"/{target}" in page and "_downloads/" in page, f"{rel}: no download of {target}"
+        downloads = list((book.build / "html" / "_downloads").rglob(f"{md.stem}.*"))
+        assert {p.suffix for p in downloads} >= {".ipynb", ".md"}, rel
+
+
+def test_no_raw_glue_or_unresolved_references(book):
+    for page in html_pages(book):
+        text = page.read_text()
+        for raw in ("{glue:", "{numref}", "{eq}", "{cite}"):
+            assert raw not in text, f"{page.name} contains {raw!r}"
