@@ -1,0 +1,174 @@
+"""pass@k: estimators, a Beta population of problems, and the bits of an "any of k passes" reward (chapter 8).
+
+Introduced in chapter 8, "Warm starts and inference scaling".
+
+- :func:`pass_at_k` is the exact pass@k of one problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``.
+- :func:`pass_at_k_unbiased` is the estimator of Chen et al. (2021) from ``n`` attempts of which ``c`` passed,
+  ``1 - C(n - c, k) / C(n, k)``, computed as the product ``prod_{i = n - c + 1}^{n} (1 - k / i)`` (no huge
+  binomials, no cancellation); it is unbiased for ``k <= n``.
+- :func:`pass_at_k_naive` plugs the observed rate ``c / n`` into ``1 - (1 - p)^k``; by Jensen's inequality it is
+  biased low.
+- :func:`beta_pass_at_k` is pass@k averaged over problems whose pass rates follow Beta(a, b), in closed form
+  ``1 - B(a, b + k) / B(a, b)``; :func:`beta_neg_log_pass_at_k` gives ``-log pass@k``, which for large ``k`` follows
+  the power law ``Gamma(a + b) / Gamma(b) * k^(-a)`` (:func:`beta_power_law_prefactor`).
+- :func:`any_of_k_bits` gives the entropy of the reward "at least one of k attempts passed", per episode and per
+  attempt.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rlbits import info
+from rlbits.validate import ParameterError, integer, probability, real
+
+_LN2 = math.log(2.0)
+
+
+def _out(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def _positive_int_array(name, value, minimum=0):
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ParameterError(f"{name}={value!r} is not an integer; allowed: integers >= {minimum}")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise ParameterError(f"{name}={value!r} is not an integer; allowed: integers >= {minimum}")
+    if np.any(arr < minimum):
+        first = arr[arr < minimum].flat[0]
+        raise ParameterError(f"{name}={first!r} is outside the allowed range [{minimum}, inf)")
+    return arr.astype(np.int64)
+
+
+def pass_at_k(p, k):
+    """Exact pass@k of a problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``, computed as
+    ``-expm1(k log1p(-p))`` so that tiny ``p`` keeps full relative precision. ``k`` may be real (>= 0)."""
+    p = np.asarray(probability("p", p), dtype=float)
+    k = np.asarray(k, dtype=float)
+    if np.any(~np.isfinite(k)) or np.any(k < 0):
+        raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(p < 1, -np.expm1(k * np.log1p(-np.minimum(p, 1 - 1e-300))), np.where(k > 0, 1.0, 0.0))
+    return _out(out)
+
+
+def pass_at_k_unbiased(n, c, k):
+    """The unbiased pass@k estimator of Chen et al. (2021): ``1 - C(n-c, k) / C(n, k)``.
+
+    ``n`` attempts, ``c`` of them correct, ``1 <= k <= n``. Vectorised over ``n`` and ``c`` (broadcast), scalar ``k``.
+    Computed as ``1 - prod_{i=n-c+1}^{n} (1 - k/i)``, which is 1 exactly when ``n - c < k``.
+    """
+    n = _positive_int_array("n", n, minimum=1)
+    c = _positive_int_array("c", c, minimum=0)
+    k = integer("k", k, minimum=1)
+    n, c = np.broadcast_arrays(n, c)
+    if np.any(c > n):
+        raise ParameterError(f"c={c[c > n].flat[0]!r} exceeds n={n[c > n].flat[0]!r}; allowed: 0 <= c <= n")
+    if np.any(k > n):
+        raise ParameterError(f"k={k!r} exceeds n={n[k > n].flat[0]!r}; the estimator needs 1 <= k <= n")
+    out = np.empty(n.shape, dtype=float)
+    for idx in np.ndindex(n.shape):
+        nn, cc = int(n[idx]), int(c[idx])
+        if nn - cc < k:
+            out[idx] = 1.0
+        elif cc == 0:
+            out[idx] = 0.0
+        else:
+            i = np.arange(nn - cc + 1, nn + 1, dtype=float)
+            # prod (1 - k/i) via a sum of logs: every factor is in (0, 1), so no overflow and no cancellation
+            out[idx] = -np.expm1(np.sum(np.log1p(-k / i)))
+    return _out(out)
+
+
+def pass_at_k_naive(n, c, k):
+    """The plug-in estimator ``1 - (1 - c/n)^k``: biased low (Jensen), and it may use k > n."""
+    n = _positive_int_array("n", n, minimum=1)
+    c = _positive_int_array("c", c, minimum=0)
+    if np.any(c > n):
+        raise ParameterError(f"c={c[c > n].flat[0]!r} exceeds n; allowed: 0 <= c <= n")
+    k = integer("k", k, minimum=1)
+    return pass_at_k(c / n, k)
+
+
+def expected_estimate(estimator, n, p, k):
+    """Exact expectation of ``estimator(n, c, k)`` over ``c ~ Binomial(n, p)`` (sum over the pmf, in log space)."""
+    n = integer("n", n, minimum=1)
+    p = probability("p", p, open_low=True, open_high=True)
+    c = np.arange(n + 1)
+    logpmf = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in c])
+    logpmf += c * math.log(p) + (n - c) * math.log1p(-p)
+    return float(np.sum(np.exp(logpmf) * estimator(n, c, k)))
+
+
+def _lgamma(x):
+    return np.vectorize(math.lgamma, otypes=[float])(x)
+
+
+def _beta_params(a, b):
+    a = real("a", a, minimum=0, open_low=True)
+    b = real("b", b, minimum=0, open_low=True)
+    return a, b
+
+
+def beta_log_fail_at_k(k, a, b):
+    """``log E[(1 - p)^k]`` for ``p ~ Beta(a, b)``: ``log B(a, b + k) - log B(a, b)`` (vectorised over real k >= 0)."""
+    a, b = _beta_params(a, b)
+    k = np.asarray(k, dtype=float)
+    if np.any(~np.isfinite(k)) or np.any(k < 0):
+        raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
+    return _out(_lgamma(b + k) - math.lgamma(b) + math.lgamma(a + b) - _lgamma(a + b + k))
+
+
+def beta_pass_at_k(k, a, b):
+    """pass@k of a population whose per-problem pass rates follow Beta(a, b): ``1 - B(a, b + k) / B(a, b)``."""
+    return _out(-np.expm1(beta_log_fail_at_k(k, a, b)))
+
+
+def beta_neg_log_pass_at_k(k, a, b):
+    """``-log pass@k`` (nats) for the Beta(a, b) population, accurate when pass@k is close to 1 (large k)."""
+    lf = np.asarray(beta_log_fail_at_k(k, a, b))
+    with np.errstate(divide="ignore"):
+        return _out(-np.log(-np.expm1(lf)))
+
+
+def beta_power_law_prefactor(a, b):
+    """The large-k law ``-log pass@k ~ C k^(-a)`` with ``C = Gamma(a + b) / Gamma(b)`` (density ~ p^(a-1) at 0)."""
+    a, b = _beta_params(a, b)
+    return math.exp(math.lgamma(a + b) - math.lgamma(b))
+
+
+def fit_power_law(x, y):
+    """Least-squares slope and intercept of ``log y`` on ``log x``: returns ``(exponent, prefactor)`` for
+    ``y ~ prefactor * x^(-exponent)``."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.size < 2 or np.any(x <= 0) or np.any(y <= 0):
+        raise ParameterError("fit_power_law needs two equal-length arrays of >= 2 positive values")
+    slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
+    return float(-slope), float(math.exp(intercept))
+
+
+def any_of_k_bits(p, k):
+    """Entropy (bits) of the reward "at least one of k attempts passed", per episode and per attempt.
+
+    Returns ``(bits_per_episode, bits_per_attempt)`` = ``(H(pass@k), H(pass@k) / k)``. Since the reward is a
+    function of the k individual outcomes, ``H(pass@k) <= k H(p)``: per attempt it never beats seeing each outcome.
+    """
+    k_arr = np.asarray(k, dtype=float)
+    if np.any(k_arr < 1):
+        raise ParameterError(f"k={k!r} is outside the allowed range [1, inf)")
+    pk = pass_at_k(p, k_arr)
+    h = np.asarray(info.binary_entropy(np.clip(pk, 0.0, 1.0)))
+    return _out(h), _out(h / k_arr)
+
+
+def best_k_for_episode_bits(p):
+    """The (real) k at which pass@k = 1/2, where the any-of-k reward carries its maximum of one bit per episode:
+    ``k* = ln 2 / -ln(1 - p)``."""
+    p = probability("p", p, open_low=True, open_high=True)
+    return _LN2 / -math.log1p(-p)
