@@ -172,6 +172,7 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
             f"{{download}}`Executed notebook </{rel}.ipynb>` · {{download}}`MyST source </_myst/{rel}.md>` · "
             f"re-run with other parameters: `python -m rlbits run {rel}.md -p NAME VALUE`\n```",
             id="rlbits-downloads"))
+        nb.metadata["source_map"] = source_map(md.read_text(), nb)
         nbformat.write(nb, target.with_suffix(".ipynb"))
     if missing:
         raise FileNotFoundError("cannot render, missing: " + "; ".join(missing))
@@ -204,38 +205,45 @@ def render(build: Path, root: Path = ROOT, log=print, partial: bool = False) -> 
 
 
 def _map_warning(line: str, src: Path, root: Path) -> str:
-    """Point a Sphinx warning on a staged notebook back at the chapter's MyST file."""
+    """Point a Sphinx warning on a staged notebook back at the chapter's MyST file.
+
+    Staged notebooks carry a ``source_map`` (cell -> line of the MyST file), which myst-nb uses for its line numbers,
+    so ``chapters/x.ipynb:42`` becomes ``chapters/x.md:42``.
+    """
     line = line.replace(str(src) + os.sep, "").replace(str(src), "")
     m = _WARNING.match(line)
     if m and m.group("path").endswith(".ipynb"):
-        rel = m.group("path")[: -len(".ipynb")]
-        mapped = f"{rel}.md"
-        cell_line = m.group("line")
-        if cell_line is not None:
-            md_line = _notebook_line_to_md(root / mapped, src / m.group("path"), int(cell_line))
-            mapped += f":{md_line}" if md_line else f" (notebook line {cell_line})"
-        line = mapped + line[m.end("line") if m.group("line") else m.end("path"):]
+        line = m.group("path")[: -len(".ipynb")] + ".md" + line[m.end("path"):]
     return line
 
 
-def _notebook_line_to_md(md: Path, nb_path: Path, nb_line: int) -> int | None:
-    """myst-nb reports a markdown cell's warnings as line (cell index * 10000 + line in cell)... or as a plain line.
+def source_map(md_text: str, nb) -> list[int]:
+    """For each cell of a notebook read from ``md_text``, the 0-based line of the MyST file where its text starts.
 
-    We find the cell's text in the MyST file and add the offset, which is exact for markdown cells.
+    Cells that are not in the file (papermill's injected parameters, the download box) map to the line of the
+    cell before them.
     """
-    if not md.exists() or not nb_path.exists():
-        return None
-    cell_index, in_cell = divmod(nb_line, 10000)
-    nb = nbformat.read(nb_path, as_version=4)
-    if not 0 <= cell_index < len(nb.cells) or nb_line < 10000:
-        return None
-    first = nb.cells[cell_index].source.splitlines()[:1]
-    if not first or not first[0].strip():
-        return None
-    for i, text in enumerate(md.read_text().splitlines(), start=1):
-        if text == first[0]:
-            return i + max(in_cell - 1, 0)
-    return None
+    lines = md_text.splitlines()
+    smap, cursor, last = [], 0, 0
+    for cell in nb.cells:
+        cell_lines = cell.source.splitlines()
+        offset = next((k for k, t in enumerate(cell_lines) if t.strip()), 0)
+        first = cell_lines[offset] if cell_lines else None
+        tags = cell.metadata.get("tags", [])
+        found = None
+        if first is not None and "injected-parameters" not in tags and cell.get("id") != "rlbits-downloads":
+            for i in range(cursor, len(lines)):
+                if lines[i] == first:
+                    found = i
+                    break
+        if found is None:
+            smap.append(last)
+            continue
+        # myst-nb adds 1 (1-based lines) and myst-parser 1 more: the reported line is smap + 2 + line in cell
+        smap.append(max(found - offset - 1, 0))
+        last = found
+        cursor = found + 1
+    return smap
 
 
 def _rel(path: Path, root: Path) -> str:

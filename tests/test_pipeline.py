@@ -121,7 +121,9 @@ def test_small_book_renders_strictly_and_catches_missing_glue(tmp_path):
     (root / "chapters/a_good.md").write_text(GOOD + "\nMissing: {glue:text}`nope`.\n")
     proc = run_rlbits("build", "--root", root, "--skip-bench")
     assert proc.returncode != 0
-    assert "render FAILED" in proc.stdout and "chapters/a_good" in proc.stdout and "nope" in proc.stdout, proc.stdout
+    line = (GOOD + "\nMissing: {glue:text}`nope`.\n").splitlines().index("Missing: {glue:text}`nope`.") + 1
+    assert "render FAILED" in proc.stdout and f"chapters/a_good.md:{line}: WARNING" in proc.stdout, proc.stdout
+    assert "nope" in proc.stdout
 
 
 @pytest.mark.book
