@@ -191,13 +191,16 @@ def _check(lang, method, n_samples, lr, batch, baseline, baseline_rate):
 
 
 def _streams(seeds):
-    """Two generators (data, policy) per run, spawned from each run's SeedSequence."""
+    """Two generators (data, policy) per run, derived from each run's SeedSequence."""
     seeds = list(seeds)
     if not seeds or not all(isinstance(s, np.random.SeedSequence) for s in seeds):
         raise ParameterError("seeds must be a non-empty list of numpy.random.SeedSequence (one per run)")
     out = []
     for s in seeds:
-        data, policy = s.spawn(2)
+        # the children a first s.spawn(2) would give, derived without advancing s's spawn counter, so a run's streams
+        # are the same however often (and by however many methods) its SeedSequence is used
+        data, policy = (np.random.SeedSequence(s.entropy, spawn_key=s.spawn_key + (i,), pool_size=s.pool_size)
+                        for i in range(2))
         out.append((np.random.default_rng(data), np.random.default_rng(policy)))
     return out
 
@@ -378,12 +381,23 @@ def samples_to_fraction(samples: np.ndarray, curve: np.ndarray, fraction: float 
     return float(np.exp(x0 + (target - y0) / (y1 - y0) * (x1 - x0)))
 
 
-def bits_absorbed(curves: Curves) -> tuple[np.ndarray, np.ndarray]:
-    """Bits absorbed per sample between consecutive checkpoints, averaged over runs: the drop of ``table_excess``
-    divided by the samples spent, ``-(T(n_i) - T(n_{i-1})) / (n_i - n_{i-1})``. Returns (geometric-mean sample
-    count of each interval, bits per sample); a negative value means the table moved away from the truth.
+def bits_absorbed(curves: Curves, min_ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Bits absorbed per sample between checkpoints, averaged over runs: the drop of ``table_excess`` divided by the
+    samples spent, ``-(T(n_j) - T(n_i)) / (n_j - n_i)``.
+
+    Consecutive intervals use checkpoints at least a factor ``min_ratio`` apart in sample count (``1``: every
+    checkpoint; ``2``: intervals of at least an octave, which averages out the noise of small differences). Returns
+    (geometric-mean sample count of each interval, with 1 for the start; bits per sample); a negative value means the
+    table moved away from the truth.
     """
+    min_ratio = real("min_ratio", min_ratio, minimum=1.0)
     n = curves.samples.astype(np.float64)
-    T = curves.table_excess.mean(axis=0)
-    mid = np.sqrt(np.maximum(n[:-1], 1.0) * n[1:])
-    return mid, -np.diff(T) / np.diff(n)
+    idx = [0]
+    for j in range(1, len(n)):
+        if n[idx[-1]] == 0 or n[j] >= min_ratio * n[idx[-1]]:
+            idx.append(j)
+    idx = np.array(idx)
+    T = curves.table_excess.mean(axis=0)[idx]
+    m = n[idx]
+    mid = np.sqrt(np.maximum(m[:-1], 1.0) * m[1:])
+    return mid, -np.diff(T) / np.diff(m)
