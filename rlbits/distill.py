@@ -1,0 +1,188 @@
+"""Soft labels and one-hot labels: how fast a student learns a teacher's distribution (introduced in chapter 11).
+
+A teacher puts probabilities ``q`` (a vector of ``V`` positive entries) on the answers to one prompt. A student sees
+either ``n`` one-hot samples ``y ~ q`` or the soft target ``q`` itself. Two students built from counts ``c`` (a
+``Multinomial(n, q)`` vector):
+
+- the maximum-likelihood student ``c / n``, whose *reverse* divergence ``KL(c/n || q)`` is finite (its forward
+  divergence is infinite whenever an answer was never seen);
+- the add-``beta`` student ``(c + beta) / (n + V beta)`` (``beta = 1/2``: Krichevsky-Trofimov, the posterior mean
+  under the Jeffreys prior), judged by the *forward* divergence ``KL(q || student)``: its excess cross-entropy on the
+  teacher's answers, the loss a distilled model is trained on.
+
+Both expectations are ``(V - 1) / (2 n)`` nats to first order in ``1/n``; :func:`expected_kl_mle` and
+:func:`expected_kl_smoothed` give them exactly, as finite sums over the binomial marginals of the counts, and
+:func:`sample_kl` measures them by simulation. :func:`train_student` trains a softmax student by SGD on one-hot
+labels, on soft targets, or by REINFORCE with a pass/fail reward (pass = the student's answer equals a teacher
+sample), one independent random stream per run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rlbits.validate import integer, one_of, probability, real
+
+_lgamma = np.vectorize(math.lgamma, otypes=[float])
+
+
+def _check_q(q):
+    q = np.asarray(probability("q", q, open_low=True), dtype=float)
+    if q.ndim != 1 or q.size < 2 or abs(q.sum() - 1.0) > 1e-9:
+        raise ValueError(f"q must be a probability vector of length >= 2 summing to 1 (sum={q.sum()!r})")
+    return q
+
+
+def teacher(V, temperature, rng):
+    """A teacher distribution: softmax of ``V`` standard-normal logits divided by ``temperature``."""
+    V = integer("V", V, minimum=2, maximum=10**7)
+    temperature = real("temperature", temperature, minimum=0.0, open_low=True)
+    z = rng.standard_normal(V) / temperature
+    q = np.exp(z - z.max())
+    return q / q.sum()
+
+
+def entropy(q, unit="bits"):
+    """Entropy of a distribution vector (bits or nats)."""
+    q = _check_q(q)
+    one_of("unit", unit, ("bits", "nats"))
+    h = float(-(q * np.log(q)).sum())
+    return h / math.log(2) if unit == "bits" else h
+
+
+def kl(p, q):
+    """``KL(p || q)`` in nats for probability vectors (rows of 2-d arrays); 0 log 0 = 0, ``inf`` if q = 0 < p."""
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - np.log(q)), 0.0)
+    return t.sum(axis=-1)
+
+
+def _binom_pmf(n, q):
+    """``P(c_i = k)``, ``k = 0..n``, for each answer: shape ``(V, n + 1)``."""
+    k = np.arange(n + 1)
+    log_choose = _lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1)
+    return np.exp(log_choose[None, :] + k[None, :] * np.log(q)[:, None] + (n - k)[None, :] * np.log1p(-q)[:, None])
+
+
+def kl_first_order(V, n):
+    """The first-order expected divergence of a student fit to ``n`` one-hot samples: ``(V - 1) / (2 n)`` nats."""
+    V = integer("V", V, minimum=2)
+    n = integer("n", n, minimum=1)
+    return (V - 1) / (2.0 * n)
+
+
+def kl_mle_second_order(q, n):
+    """``(V-1)/(2n) + (sum_i 1/q_i - 1) / (12 n^2)``: the expansion of ``E KL(c/n || q)`` to second order."""
+    q = _check_q(q)
+    n = integer("n", n, minimum=1)
+    return (q.size - 1) / (2.0 * n) + (np.sum(1.0 / q) - 1.0) / (12.0 * n**2)
+
+
+def expected_kl_mle(q, n):
+    """Exact ``E KL(c/n || q)`` (nats) = ``H(q) - E H(c/n)``: the bias of the plug-in entropy."""
+    q = _check_q(q)
+    n = integer("n", n, minimum=1, maximum=10**6)
+    x = np.arange(n + 1) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(x > 0, -x * np.log(np.where(x > 0, x, 1.0)), 0.0)
+    return float(-(q * np.log(q)).sum() - (_binom_pmf(n, q) @ h).sum())
+
+
+def expected_kl_smoothed(q, n, beta=0.5):
+    """Exact ``E KL(q || (c + beta)/(n + V beta))`` (nats), from the binomial marginals of the counts."""
+    q = _check_q(q)
+    n = integer("n", n, minimum=1, maximum=10**6)
+    beta = real("beta", beta, minimum=0.0, open_low=True)
+    log_student = np.log((np.arange(n + 1) + beta) / (n + q.size * beta))
+    return float((q * np.log(q)).sum() - q @ (_binom_pmf(n, q) @ log_student))
+
+
+def sample_kl(q, n, rng, n_rep, estimator="smoothed", beta=0.5):
+    """Monte-Carlo divergences of ``n_rep`` students, each fit to its own ``n`` one-hot samples (nats).
+
+    ``estimator="smoothed"``: ``KL(q || (c+beta)/(n+V beta))``; ``"mle"``: ``KL(c/n || q)``.
+    """
+    q = _check_q(q)
+    n = integer("n", n, minimum=1)
+    n_rep = integer("n_rep", n_rep, minimum=1)
+    one_of("estimator", estimator, ("smoothed", "mle"))
+    c = rng.multinomial(n, q, size=n_rep).astype(float)
+    if estimator == "mle":
+        return kl(c / n, q[None, :])
+    return kl(q[None, :], (c + beta) / (n + q.size * beta))
+
+
+def round_significant(x, bits):
+    """Round positive numbers to ``bits`` significant binary digits (bfloat16 keeps 8, float16 11)."""
+    bits = integer("bits", bits, minimum=1, maximum=52)
+    m, e = np.frexp(np.asarray(x, dtype=float))
+    return np.ldexp(np.round(m * 2.0**bits) / 2.0**bits, e)
+
+
+def soft_label_student(q, bits=None, top_k=None):
+    """The student that copies one stored soft label: rounded to ``bits`` significant bits and/or keeping only the
+    ``top_k`` largest probabilities (the rest of the mass, which the label states, spread evenly over the others)."""
+    q = _check_q(q)
+    s = q.copy()
+    if top_k is not None:
+        top_k = integer("top_k", top_k, minimum=1, maximum=q.size)
+        keep = np.argsort(q)[::-1][:top_k]
+        rest = 1.0 - q[keep].sum()
+        s = np.full(q.size, rest / max(q.size - top_k, 1))
+        s[keep] = q[keep]
+    if bits is not None:
+        s = round_significant(s, bits)
+    return s / s.sum()
+
+
+def train_student(q, n_steps, method, lr, rngs, checkpoints):
+    """Train a softmax student (logits start at 0) on teacher ``q``; one run per generator in ``rngs``.
+
+    ``method``: ``"onehot"`` (SGD on cross-entropy with a sample ``y ~ q``: ``z += lr (e_y - p)``), ``"soft"``
+    (``z += lr (q - p)``, the expected one-hot step), or ``"rl"`` (REINFORCE: the student samples ``a ~ p``, the
+    reward is 1 if ``a`` equals a teacher sample, ``z += lr R (e_a - p)``). ``lr`` is a number or a function of the
+    step index. Returns ``(kl, match)`` arrays of shape ``(runs, len(checkpoints))``: ``KL(q || p)`` in nats and the
+    pass rate ``sum_a p_a q_a`` after the given numbers of steps.
+    """
+    q = _check_q(q)
+    n_steps = integer("n_steps", n_steps, minimum=1)
+    one_of("method", method, ("onehot", "soft", "rl"))
+    checkpoints = np.asarray(checkpoints, dtype=int)
+    if checkpoints.min() < 0 or checkpoints.max() > n_steps:
+        raise ValueError(f"checkpoints must lie in [0, n_steps={n_steps}]")
+    rate = lr if callable(lr) else (lambda k: lr)
+    S, V = len(rngs), q.size
+    U = np.stack([rng.random((n_steps, 2)) for rng in rngs], axis=1) if method != "soft" else None
+    cq = np.cumsum(q)
+    z = np.zeros((S, V))
+    rows = np.arange(S)
+    out_kl = np.empty((S, checkpoints.size))
+    out_match = np.empty((S, checkpoints.size))
+    for k in range(n_steps + 1):
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        hit = checkpoints == k
+        if hit.any():
+            out_kl[:, hit] = kl(q[None, :], p)[:, None]
+            out_match[:, hit] = (p @ q)[:, None]
+        if k == n_steps:
+            break
+        eta = rate(k)
+        if method == "soft":
+            z += eta * (q[None, :] - p)
+            continue
+        y = np.minimum(np.searchsorted(cq, U[k, :, 0]), V - 1)
+        if method == "onehot":
+            g = -p
+            g[rows, y] += 1.0
+        else:
+            a = np.minimum((np.cumsum(p, axis=1) < U[k, :, 1][:, None]).sum(axis=1), V - 1)
+            R = (a == y).astype(float)
+            g = -R[:, None] * p
+            g[rows, a] += R
+        z += eta * g
+    return out_kl, out_match

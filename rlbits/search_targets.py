@@ -1,0 +1,168 @@
+"""The AlphaGo recipe in miniature: train a policy on search visit counts, on the chosen move, or on the outcome
+(introduced in chapter 11, "Soft labels and distillation").
+
+The game: a position is a feature vector ``x ~ N(0, I_d)``; each of ``K`` moves wins with probability
+``v(x, a) = sigmoid(scale * w_a . x)`` (a hidden ``K x d`` matrix ``W``). A search spends ``n_sims`` noisy playouts on a
+position (each playout of move ``a`` is a Bernoulli(``v(x, a)``) win), choosing playouts by UCB1, and returns its
+visit counts; it plays the most visited move. The policy is a linear softmax ``pi(a | x) = softmax(Theta x)``:
+
+- ``visits``: fit by cross-entropy to the visit distribution (the soft target AlphaGo Zero trains on);
+- ``chosen``: fit by cross-entropy to the one-hot move the search played;
+- ``outcome``: REINFORCE from the win or loss of the policy's own move, one game per position (and
+  ``outcome_batch``: the same with ``n_sims`` games per position, the search's playout budget).
+
+Quality is measured on held-out positions as ``(E_pi v - mean_a v) / (max_a v - mean_a v)``: 0 for a uniform
+policy, 1 for always playing the best move.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rlbits.validate import integer, real
+
+
+def _softmax(Z):
+    Z = Z - Z.max(axis=-1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def make_game(K, d, scale, rng):
+    """The hidden move-value matrix ``W`` (``K x d``, entries ``N(0, 1/d)``) times ``scale``."""
+    K = integer("K", K, minimum=2, maximum=1000)
+    d = integer("d", d, minimum=1, maximum=1000)
+    scale = real("scale", scale, minimum=0.0)
+    return scale * rng.standard_normal((K, d)) / math.sqrt(d)
+
+
+def win_prob(W, X):
+    """``v(x, a)`` for every row of ``X``: shape ``(len(X), K)``."""
+    return 1.0 / (1.0 + np.exp(-(X @ W.T)))
+
+
+def ucb_search(values, n_sims, rng, c=math.sqrt(2.0)):
+    """UCB1 search with ``n_sims`` Bernoulli playouts per position, batched over positions (rows of ``values``).
+
+    Every move is played once, then the move maximising ``mean + c sqrt(ln N / n_a)`` (ties to the lowest index).
+    Returns the visit counts, shape ``values.shape``.
+    """
+    N, K = values.shape
+    n_sims = integer("n_sims", n_sims, minimum=K)
+    U = rng.random((n_sims, N))
+    visits = np.zeros((N, K))
+    wins = np.zeros((N, K))
+    rows = np.arange(N)
+    for s in range(n_sims):
+        if s < K:
+            a = np.full(N, s)
+        else:
+            score = wins / visits + c * np.sqrt(math.log(s) / visits)
+            a = score.argmax(axis=1)
+        visits[rows, a] += 1.0
+        wins[rows, a] += U[s] < values[rows, a]
+    return visits
+
+
+def fit_policy(X, targets, l2=1e-3, iters=400, tol=1e-7, theta0=None):
+    """Minimise ``mean_n CE(targets_n, softmax(Theta x_n)) + l2/2 ||Theta||^2``; returns ``Theta`` (``K x d``).
+
+    ``targets`` rows are distributions over the ``K`` moves (visit frequencies or one-hot moves). The solver is
+    Boehning's bound (the softmax Hessian is at most ``(I - 11'/K)/2`` times ``X'X/N``) used as a fixed
+    preconditioner, with Nesterov momentum and a restart whenever the objective rises; it stops when the gradient's
+    norm is below ``tol`` (``theta0``: a warm start). It needs only ``K x d`` sized solves, so it stays fast without a multithreaded BLAS.
+    """
+    X = np.asarray(X, dtype=float)
+    T = np.asarray(targets, dtype=float)
+    N, d = X.shape
+    K = T.shape[1]
+    l2 = real("l2", l2, minimum=0.0, open_low=True)
+    s, Us = np.linalg.eigh(X.T @ X / N)
+    a, Ua = np.linalg.eigh(0.5 * (np.eye(K) - 1.0 / K))
+    denom = np.maximum(a, 0.0)[:, None] * np.maximum(s, 0.0)[None, :] + l2
+
+    def f_grad(th):
+        Z = X @ th.T
+        Zm = Z.max(axis=1, keepdims=True)
+        E = np.exp(Z - Zm)
+        S = E.sum(axis=1, keepdims=True)
+        f = float(np.mean(Zm[:, 0] + np.log(S[:, 0]) - (T * Z).sum(axis=1)) + 0.5 * l2 * np.sum(th * th))
+        return f, (E / S - T).T @ X / N + l2 * th
+
+    theta = prev = np.zeros((K, d)) if theta0 is None else np.array(theta0, dtype=float)
+    f_prev = np.inf
+    k = 0
+    for _ in range(iters):
+        y = theta + (k / (k + 3.0)) * (theta - prev)
+        f, g = f_grad(y)
+        if f > f_prev:  # restart the momentum
+            k = 0
+            y = theta
+            f, g = f_grad(y)
+        if np.sqrt(np.sum(g * g)) < tol:
+            return y
+        prev, theta = theta, y - Ua @ ((Ua.T @ g @ Us) / denom) @ Us.T
+        f_prev = f
+        k += 1
+    return theta
+
+
+def reinforce_policy(W, X, lr, rngs, checkpoints, games=1):
+    """Online REINFORCE, one pass over each run's positions, ``games`` games per position, reward 1 for a win.
+
+    ``X`` has shape ``(runs, N, d)`` (one set of positions per run) and ``rngs`` one generator per run. The baseline
+    is a running mean of the reward. Returns the policies after each number of positions in ``checkpoints``:
+    shape ``(runs, len(checkpoints), K, d)``.
+    """
+    lr = real("lr", lr, minimum=0.0, open_low=True)
+    games = integer("games", games, minimum=1)
+    S, N, d = X.shape
+    K = W.shape[0]
+    checkpoints = np.asarray(checkpoints, dtype=int)
+    if checkpoints.min() < 0 or checkpoints.max() > N:
+        raise ValueError(f"checkpoints must lie in [0, N={N}]")
+    V = win_prob(W, X)  # (S, N, K)
+    U = np.stack([rng.random((N, games, 2)) for rng in rngs], axis=1)  # (N, S, games, 2)
+    theta = np.zeros((S, K, d))
+    base = np.zeros(S)
+    out = np.empty((S, checkpoints.size, K, d))
+    runs = np.arange(S)[:, None]
+    eye = np.eye(K)
+    for n in range(N + 1):
+        hit = checkpoints == n
+        if hit.any():
+            out[:, hit] = theta[:, None]
+        if n == N:
+            break
+        x = X[:, n]  # (S, d)
+        pi = _softmax(np.einsum("skd,sd->sk", theta, x))
+        a = np.minimum((np.cumsum(pi, axis=1)[:, None, :] < U[n, :, :, 0:1]).sum(axis=2), K - 1)  # (S, games)
+        r = (U[n, :, :, 1] < V[runs, n, a]).astype(float)
+        adv = r - base[:, None]
+        g = np.einsum("sg,sgk->sk", adv, eye[a]) - adv.sum(axis=1)[:, None] * pi
+        theta += (lr / games) * g[:, :, None] * x[:, None, :]
+        base += 0.05 * (r.mean(axis=1) - base)
+    return out
+
+
+def policy_quality(theta, W, X, greedy=True):
+    """Normalised value of the policy on positions ``X``: 0 for uniform play, 1 for the best move everywhere.
+
+    ``greedy``: play the policy's most probable move (as a trained policy is used to play); else sample from it.
+    """
+    V = win_prob(W, X)
+    Z = X @ np.asarray(theta).T
+    P = np.eye(V.shape[1])[Z.argmax(axis=1)] if greedy else _softmax(Z)
+    mean, best = V.mean(axis=1), V.max(axis=1)
+    return float(np.mean((P * V).sum(axis=1) - mean) / np.mean(best - mean))
+
+
+def target_quality(targets, W, X):
+    """Normalised value of playing from given distributions (rows of ``targets``) on positions ``X``."""
+    V = win_prob(W, X)
+    T = np.asarray(targets, dtype=float)
+    T = T / T.sum(axis=1, keepdims=True)
+    mean, best = V.mean(axis=1), V.max(axis=1)
+    return float(np.mean((T * V).sum(axis=1) - mean) / np.mean(best - mean))
