@@ -1,0 +1,86 @@
+"""Plain per-sample reference implementations of the chapter 6 learners (kept for tests and the benchmark).
+
+Nothing clever: every sample recomputes the full softmax over V logits, draws a token by inverse CDF and applies
+the textbook update. :mod:`rlbits.learners` must agree with these in distribution (tests/test_learners.py), and
+``python -m rlbits bench`` times both on the same workload.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlbits.validate import integer, one_of, probability, real
+
+METHODS = ("sl", "rl", "rl_mean", "eliminator")
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax of a logit vector (shifted by its maximum)."""
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def update(z: np.ndarray, ys, advantages, eta: float) -> np.ndarray:
+    """The REINFORCE / SL update ``z + eta * mean_b adv_b (e_{y_b} - softmax(z))`` (returns a new array)."""
+    pi = softmax(z)
+    g = -np.mean(advantages) * pi
+    for y, a in zip(ys, advantages):
+        g[y] += a / len(ys)
+    return z + eta * g
+
+
+def run(method: str, V: int, thresholds, rng: np.random.Generator, eta: float = 1.0, batch: int = 1,
+        max_samples: int = 10**6, record_every: int = 0):
+    """One run of ``method`` from a uniform start (answer = token 0) until the pass rate reaches the last threshold.
+
+    Returns ``(samples_to, trace)``: samples at which each threshold was first reached (-1 if not within
+    ``max_samples``), and, if ``record_every`` > 0, the pass rate after every ``record_every`` samples.
+    """
+    one_of("method", method, METHODS)
+    V = integer("V", V, minimum=2)
+    thr = np.atleast_1d(probability("thresholds", np.asarray(thresholds, dtype=float), open_low=True))
+    eta = real("eta", eta, minimum=0.0, open_low=True)
+    batch = integer("batch", batch, minimum=1)
+    z = np.zeros(V)
+    alive = np.ones(V, dtype=bool)  # the eliminator's candidates
+    samples_to = np.full(len(thr), -1, dtype=np.int64)
+    trace = []
+    n = 0
+    while n < max_samples and samples_to[-1] < 0:
+        if method == "eliminator":
+            cand = np.flatnonzero(alive)
+            y = cand[rng.integers(len(cand))]
+            if y == 0:
+                alive[:] = False
+                alive[0] = True
+            else:
+                alive[y] = False
+            p = 1.0 / alive.sum()
+            n += 1
+        else:
+            pi = softmax(z)
+            if method == "sl":
+                ys = [0] * batch
+                adv = [1.0] * batch
+            else:
+                cdf = np.cumsum(pi)
+                ys = [min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), V - 1)
+                      for _ in range(batch)]
+                r = np.array([1.0 if y == 0 else 0.0 for y in ys])
+                adv = r - pi[0] if method == "rl_mean" else r
+            z = update(z, ys, adv, eta)
+            p = softmax(z)[0]
+            n += batch
+        for j, t in enumerate(thr):
+            if samples_to[j] < 0 and p >= t:
+                samples_to[j] = n
+        if record_every and n % record_every == 0:
+            trace.append(p)
+    return samples_to, np.array(trace)
+
+
+def samples_to(method: str, V: int, thresholds, seed, n_runs: int, **kwargs) -> np.ndarray:
+    """``run`` for ``n_runs`` independent runs (child i of ``seed``): array (n_runs, n_thresholds)."""
+    from rlbits.learners import generators
+
+    return np.stack([run(method, V, thresholds, g, **kwargs)[0] for g in generators(seed, n_runs)])
