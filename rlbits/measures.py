@@ -1,0 +1,257 @@
+"""Three ways to count the information in one piece of feedback (introduced in chapter 2, "What counts as a bit").
+
+The model of chapter 2: a learner's belief puts probability ``p`` on the correct answer and spreads the rest evenly,
+``q = (1 - p) / (V - 1)`` on each of the ``V - 1`` wrong answers. Its policy samples from the same distribution, so
+``p`` is also its pass rate. Two kinds of feedback:
+
+- **SL**: the label, i.e. the correct answer itself;
+- **RL**: the learner samples an answer ``A`` from its belief and is told pass or fail, ``R = 1[A = correct]``
+  (it knows which answer it sampled).
+
+Three measures, each for both kinds of feedback:
+
+1. *surprisal* of the feedback actually received, under the learner's own predictive distribution;
+2. *expected information gain given the truth*: the expected KL divergence from prior to Bayesian posterior,
+   KL(posterior || prior), averaged over the feedback the true answer generates;
+3. *mutual information* between the feedback and the answer, with the answer drawn from the learner's belief
+   (equivalently: the expected information gain averaged over the learner's own predictive distribution).
+
+Closed forms are vectorised over ``p`` (and ``V``), validated, and take ``unit="bits"`` or ``"nats"``;
+:func:`brute_force_measures` recomputes measures 2 and 3 for an arbitrary belief vector by explicit Bayesian updates,
+as an independent check. The ideal eliminator (a Bayesian learner with a uniform belief that never repeats a failed
+answer) has its own helpers at the end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rlbits.info import binary_entropy, surprisal
+from rlbits.validate import ParameterError, integer, one_of, probability
+
+_LN2 = math.log(2.0)
+
+
+def _scale(unit: str) -> float:
+    one_of("unit", unit, ("bits", "nats"))
+    return 1.0 / _LN2 if unit == "bits" else 1.0
+
+
+def _out(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def _answers(V):
+    """Validate V (number of answers, an integer >= 2; scalar or array) and return it as a float array."""
+    arr = np.asarray(V)
+    if arr.dtype.kind not in "iuf" or arr.dtype == bool:
+        raise ParameterError(f"V={V!r} is not an integer; allowed: [2, inf)")
+    flat = arr.astype(float).ravel()
+    bad = ~np.isfinite(flat) | (flat < 2) | (flat != np.floor(flat))
+    if np.any(bad):
+        raise ParameterError(f"V={flat[bad][0]!r} is outside the allowed range: an integer in [2, inf)")
+    return arr.astype(float)
+
+
+def _pv(p, V):
+    p = np.asarray(probability("p", p), dtype=float)
+    V = _answers(V)
+    return np.broadcast_arrays(p, V)
+
+
+def wrong_mass(p, V):
+    """q = (1 - p) / (V - 1): the belief on each wrong answer."""
+    p, V = _pv(p, V)
+    return _out((1.0 - p) / (V - 1.0))
+
+
+def _log_one_minus_q(p, V):
+    """ln(1 - q) computed as ln((V - 2 + p) / (V - 1)), exact at V = 2 where 1 - q = p."""
+    with np.errstate(divide="ignore"):
+        return np.log((V - 2.0 + p) / (V - 1.0))
+
+
+# ---------------------------------------------------------------- measure 1: surprisal of the feedback received
+def sl_surprisal(p, unit: str = "bits"):
+    """Surprisal of the label: -log p (the essay's SL count; chapter 1)."""
+    return surprisal(p, unit)
+
+
+def rl_surprisal_pass(p, unit: str = "bits"):
+    """Surprisal of a *pass*: the learner predicted its sampled answer correct with probability p, so -log p."""
+    return surprisal(p, unit)
+
+
+def rl_surprisal_fail(p, V, unit: str = "bits"):
+    """Surprisal of a *fail* of a wrong sampled answer: -log(1 - q), about 1/V for small p and large V."""
+    p, V = _pv(p, V)
+    return _out(-_log_one_minus_q(p, V) * _scale(unit))
+
+
+def rl_bare_bit_entropy(p, unit: str = "bits"):
+    """H(p): the expected surprisal of the bare pass/fail bit, predicted as Bernoulli(p) (the essay's RL count)."""
+    return binary_entropy(p, unit)
+
+
+# ---------------------------------------------------------------- measure 2: expected information gain | truth
+def sl_info_gain(p, V, unit: str = "bits"):
+    """Expected KL(posterior || prior) after the label, given the truth: the posterior is a point mass, so -log p.
+
+    ``V`` is accepted (and validated) for symmetry with :func:`rl_info_gain`; the value does not depend on it.
+    """
+    p, V = _pv(p, V)
+    return surprisal(p, unit)
+
+
+def rl_success_term(p, unit: str = "bits"):
+    """-p log p: the part of RL's information gain that arrives on successes."""
+    p = np.asarray(probability("p", p), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(p > 0, -p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return _out(out * _scale(unit))
+
+
+def rl_info_gain(p, V, unit: str = "bits"):
+    """Expected KL(posterior || prior) after one pass/fail of an on-policy sample, given the truth.
+
+    A pass (probability p) collapses the belief onto the answer: gain -log p. A fail (probability 1 - p) removes one
+    wrong answer of mass q and renormalises: gain -log(1 - q). So the expectation is -p log p - (1 - p) log(1 - q).
+    """
+    p, V = _pv(p, V)
+    return _out(rl_success_term(p, "nats") * _scale(unit) + (1.0 - p) * rl_surprisal_fail(p, V, unit))
+
+
+# ---------------------------------------------------------------- measure 3: mutual information
+def sl_mutual_info(p, V, unit: str = "bits"):
+    """I(answer; label) = H(belief) = H(p) + (1 - p) log(V - 1): the label reveals the whole answer."""
+    p, V = _pv(p, V)
+    return _out(binary_entropy(p, unit) + (1.0 - p) * np.log(V - 1.0) * _scale(unit))
+
+
+def rl_mutual_info(p, V, unit: str = "bits"):
+    """I(answer; (A, R)) with A drawn from the belief: H(R | A) = p H(p) + (1 - p) H(q)."""
+    p, V = _pv(p, V)
+    q = (1.0 - p) / (V - 1.0)
+    one_minus_q = (V - 2.0 + p) / (V - 1.0)  # exact at V = 2, where 1 - q = p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # take the log of whichever of q, 1 - q is below 1/2 directly, and of the other by log1p
+        log_q = np.where(q < 0.5, np.log(q), np.log1p(-one_minus_q))
+        log_omq = np.where(one_minus_q < 0.5, np.log(one_minus_q), np.log1p(-q))
+        h_q = np.where(q > 0, -q * log_q, 0.0) + np.where(one_minus_q > 0, -one_minus_q * log_omq, 0.0)
+    return _out(p * binary_entropy(p, unit) + (1.0 - p) * h_q * _scale(unit))
+
+
+def all_measures(p, V, unit: str = "bits") -> dict:
+    """Every measure of chapter 2 at (p, V), as a dict of name -> value (vectorised)."""
+    return {
+        "sl_surprisal": sl_surprisal(p, unit),
+        "rl_entropy_bound": rl_bare_bit_entropy(p, unit),
+        "rl_surprisal_fail": rl_surprisal_fail(p, V, unit),
+        "sl_info_gain": sl_info_gain(p, V, unit),
+        "rl_info_gain": rl_info_gain(p, V, unit),
+        "rl_success_term": rl_success_term(p, unit),
+        "sl_mutual_info": sl_mutual_info(p, V, unit),
+        "rl_mutual_info": rl_mutual_info(p, V, unit),
+    }
+
+
+# ---------------------------------------------------------------- brute force: explicit Bayesian updates
+def belief(p, V: int) -> np.ndarray:
+    """The belief vector of chapter 2: p on answer 0 (the correct one), q on each of the other V - 1."""
+    p = probability("p", p)
+    V = integer("V", V, minimum=2, maximum=10**7)
+    out = np.full(V, (1.0 - p) / (V - 1.0))
+    out[0] = p
+    return out
+
+
+def _kl(post: np.ndarray, prior: np.ndarray) -> float:
+    m = post > 0
+    return float(np.sum(post[m] * np.log(post[m] / prior[m])))
+
+
+def brute_force_measures(prior, truth: int = 0, unit: str = "bits") -> dict:
+    """Measures 2 and 3 for an arbitrary belief vector ``prior``, by enumerating every feedback and Bayes' rule.
+
+    No closed form is used: for each possible sampled answer ``a`` and outcome, the posterior is computed as
+    prior x likelihood / evidence and the KL divergence summed explicitly. Cost O(V^2); meant for V up to a few
+    hundred. Returns ``sl_info_gain``, ``rl_info_gain`` (given ``truth``), ``sl_mutual_info`` and ``rl_mutual_info``
+    (answer drawn from ``prior``).
+    """
+    prior = np.asarray(prior, dtype=float)
+    if prior.ndim != 1 or prior.size < 2 or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0, atol=1e-12):
+        raise ParameterError(f"prior must be a probability vector of length >= 2, got {prior!r}")
+    V = prior.size
+    truth = integer("truth", truth, minimum=0, maximum=V - 1)
+    scale = _scale(unit)
+    eye = np.eye(V)
+
+    def sl_gain(c):  # label c observed: likelihood 1[answer == c]
+        return _kl(eye[c], prior)
+
+    def rl_gain(a, passed):  # sampled a, outcome passed: likelihood 1[answer == a] or 1[answer != a]
+        like = eye[a] if passed else 1.0 - eye[a]
+        post = prior * like
+        return _kl(post / post.sum(), prior)
+
+    # RL outcome table: gain[a, passed] and the probability of "pass" for each sampled a given each answer c
+    gain_pass = np.array([rl_gain(a, True) if prior[a] > 0 else 0.0 for a in range(V)])
+    gain_fail = np.array([rl_gain(a, False) if prior[a] < 1 else 0.0 for a in range(V)])
+
+    def rl_expected(c):  # truth c: A ~ prior, pass iff A == c
+        return float(sum(prior[a] * (gain_pass[a] if a == c else gain_fail[a]) for a in range(V)))
+
+    sl_ig = sl_gain(truth)
+    rl_ig = rl_expected(truth)
+    sl_mi = float(sum(prior[c] * sl_gain(c) for c in range(V) if prior[c] > 0))
+    rl_mi = float(sum(prior[c] * rl_expected(c) for c in range(V) if prior[c] > 0))
+    return {"sl_info_gain": sl_ig * scale, "rl_info_gain": rl_ig * scale,
+            "sl_mutual_info": sl_mi * scale, "rl_mutual_info": rl_mi * scale}
+
+
+# ---------------------------------------------------------------- the ideal eliminator
+def eliminator_gain(m, unit: str = "bits"):
+    """Expected information gain of the eliminator's next sample with ``m`` answers left: exactly H(1/m).
+
+    Its belief is uniform on the m answers not yet ruled out; a pass gains log m, a fail log(m / (m - 1)).
+    """
+    m = np.asarray(m)
+    if np.any(~np.isfinite(m.astype(float))) or np.any(m < 1):
+        raise ParameterError(f"m={m!r} is outside the allowed range [1, inf)")
+    return binary_entropy(1.0 / m.astype(float), unit)
+
+
+def eliminator_mean_samples(V) -> float:
+    """Expected samples for the eliminator to find the answer from a uniform start: (V + 1) / 2."""
+    V = integer("V", V, minimum=1)
+    return (V + 1) / 2.0
+
+
+def eliminator_samples_quantile(V, c) -> int:
+    """Samples for the eliminator to have found the answer with probability >= c: ceil(c V) (uniform position)."""
+    V = integer("V", V, minimum=1)
+    c = probability("c", c)
+    return int(math.ceil(c * V - 1e-9 * V))
+
+
+def eliminator_realised_bits(V: int, n: int) -> float:
+    """Bits gathered along one eliminator run that finds the answer at sample ``n``: sum of the realised gains.
+
+    The n - 1 fails gain log(m / (m - 1)) for m = V, ..., V - n + 2, and the pass log(V - n + 1): the sum
+    telescopes to log2 V whatever n is. Computed term by term (not telescoped) so the identity can be checked.
+    """
+    V = integer("V", V, minimum=1)
+    n = integer("n", n, minimum=1, maximum=V)
+    m = np.arange(V, V - n + 1, -1, dtype=float)  # answers left before each failed sample
+    return float(np.sum(np.log2(m / (m - 1.0))) + math.log2(V - n + 1))
+
+
+def eliminator_simulate(V: int, rng: np.random.Generator) -> int:
+    """One eliminator run: the truth is uniform, the eliminator tries answers in a uniformly random order without
+    repeats; returns the number of samples until it hits the truth (a simulation, not the closed form)."""
+    V = integer("V", V, minimum=1)
+    truth = rng.integers(V)
+    order = rng.permutation(V)
+    return int(np.flatnonzero(order == truth)[0]) + 1
