@@ -99,7 +99,9 @@ def test_bits_absorbed(r):
     assert 0 < r["absorbed_over_label_max_sl"] < 1
     assert 0 < r["absorbed_over_bound_max_rl"] < 1
     assert r["absorbed_first_interval_sl"] > 10 * r["absorbed_first_interval_rl"] > 0
-    assert r["absorbed_ratio_at_half_excess"] > 3
+    assert r["absorbed_ratio_at_half_divergence"] > 3
+    assert r["absorbed_ratio_at_half_divergence"] == pytest.approx(r["absorbed_at_half_divergence_sl"]
+                                                                   / r["absorbed_at_half_divergence_rl"])
     assert r["rl_absorbs_negative_from"] > r["samples_at_min_excess_rl"] / 4
 
 
