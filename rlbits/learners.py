@@ -430,8 +430,25 @@ def reinforce_expected_gradient(logits, answer: int = 0):
     answer = integer("answer", answer, minimum=0, maximum=len(z) - 1)
     pi = np.exp(z - z.max())
     pi /= pi.sum()
-    eye = np.eye(len(z))
     rewards = (np.arange(len(z)) == answer).astype(float)
-    expected = ((pi * rewards)[:, None] * (eye - pi[None, :])).sum(axis=0)  # sum_y pi_y r_y (e_y - pi)
-    sl = eye[answer] - pi
+    weights = pi * rewards  # pi_y r_y for every action y
+    expected = weights - weights.sum() * pi  # sum_y pi_y r_y (e_y - pi), all V terms at once
+    sl = -pi
+    sl[answer] += 1.0
     return expected, pi[answer] * sl
+
+
+def reinforce_gradient_monte_carlo(logits, n_samples: int, rng: np.random.Generator, answer: int = 0):
+    """Monte Carlo estimate of E[r grad log pi_y] from ``n_samples`` sampled actions, with its standard error
+    per coordinate (chapter 6)."""
+    z = np.asarray(logits, dtype=float)
+    n_samples = integer("n_samples", n_samples, minimum=2)
+    pi = np.exp(z - z.max())
+    pi /= pi.sum()
+    ys = rng.choice(len(z), size=n_samples, p=pi)  # sampled actions; r = 1 only where y == answer
+    hits = int(np.count_nonzero(ys == answer))  # sum_i r_i (e_{y_i} - pi) = hits * (e_answer - pi)
+    sl = -pi
+    sl[answer] += 1.0
+    mean = hits / n_samples * sl
+    f = hits / n_samples
+    return mean, np.sqrt(f * (1 - f) / (n_samples - 1)) * np.abs(sl)
