@@ -40,7 +40,7 @@ def _positive_int_array(name, value, minimum=0):
     elif arr.dtype.kind not in "iu":
         raise ParameterError(f"{name}={value!r} is not an integer; allowed: integers >= {minimum}")
     if np.any(arr < minimum):
-        first = arr[arr < minimum].flat[0]
+        first = int(arr[arr < minimum].flat[0])
         raise ParameterError(f"{name}={first!r} is outside the allowed range [{minimum}, inf)")
     return arr.astype(np.int64)
 
@@ -68,9 +68,9 @@ def pass_at_k_unbiased(n, c, k):
     k = integer("k", k, minimum=1)
     n, c = np.broadcast_arrays(n, c)
     if np.any(c > n):
-        raise ParameterError(f"c={c[c > n].flat[0]!r} exceeds n={n[c > n].flat[0]!r}; allowed: 0 <= c <= n")
+        raise ParameterError(f"c={int(c[c > n].flat[0])} exceeds n={int(n[c > n].flat[0])}; allowed: 0 <= c <= n")
     if np.any(k > n):
-        raise ParameterError(f"k={k!r} exceeds n={n[k > n].flat[0]!r}; the estimator needs 1 <= k <= n")
+        raise ParameterError(f"k={k!r} exceeds n={int(n[k > n].flat[0])}; the estimator needs 1 <= k <= n")
     out = np.empty(n.shape, dtype=float)
     for idx in np.ndindex(n.shape):
         nn, cc = int(n[idx]), int(c[idx])
@@ -90,7 +90,7 @@ def pass_at_k_naive(n, c, k):
     n = _positive_int_array("n", n, minimum=1)
     c = _positive_int_array("c", c, minimum=0)
     if np.any(c > n):
-        raise ParameterError(f"c={c[c > n].flat[0]!r} exceeds n; allowed: 0 <= c <= n")
+        raise ParameterError(f"c={int(c[c > n].flat[0])} exceeds n; allowed: 0 <= c <= n")
     k = integer("k", k, minimum=1)
     return pass_at_k(c / n, k)
 
@@ -105,8 +105,14 @@ def expected_estimate(estimator, n, p, k):
     return float(np.sum(np.exp(logpmf) * estimator(n, c, k)))
 
 
-def _lgamma(x):
-    return np.vectorize(math.lgamma, otypes=[float])(x)
+def _log_gamma_ratio(x, a):
+    """``log Gamma(x) - log Gamma(x + a)``, elementwise, accurate for huge ``x`` (the difference of two float64
+    lgamma values near 1e13 would lose three digits to cancellation, so it is taken in 30-digit arithmetic)."""
+    import mpmath
+
+    with mpmath.workdps(30):
+        f = lambda xx: float(mpmath.loggamma(xx) - mpmath.loggamma(xx + a))  # noqa: E731
+        return np.vectorize(f, otypes=[float])(x)
 
 
 def _beta_params(a, b):
@@ -121,7 +127,7 @@ def beta_log_fail_at_k(k, a, b):
     k = np.asarray(k, dtype=float)
     if np.any(~np.isfinite(k)) or np.any(k < 0):
         raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
-    return _out(_lgamma(b + k) - math.lgamma(b) + math.lgamma(a + b) - _lgamma(a + b + k))
+    return _out(_log_gamma_ratio(b + k, a) - math.lgamma(b) + math.lgamma(a + b))
 
 
 def beta_pass_at_k(k, a, b):

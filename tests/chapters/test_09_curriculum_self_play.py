@@ -1,0 +1,80 @@
+"""Chapter 9's recorded results against expectations computed here independently (plain Python and math)."""
+
+import math
+
+import pytest
+
+pytestmark = pytest.mark.book
+STEM = "09_curriculum_self_play"
+
+
+@pytest.fixture(scope="module")
+def r(results):
+    return results(STEM)
+
+
+def elo(delta):
+    return 1 / (1 + 10 ** (-delta / 400))
+
+
+def test_elo_information(r):
+    for g in (200, 400, 800):
+        P = elo(-g)
+        assert r[f"elo_info_ratio_even_vs_{g}"] == pytest.approx(0.25 / (P * (1 - P)), rel=1e-12)
+        assert r[f"elo_win_prob_at_minus_{g}"] == pytest.approx(P, rel=1e-12)
+        assert r[f"elo_outcome_bits_at_{g}"] == pytest.approx(-P * math.log2(P) - (1 - P) * math.log2(1 - P), rel=1e-12)
+    assert r["elo_info_ratio_even_vs_800"] == pytest.approx(101**2 / 400, rel=1e-12)
+    assert r["elo_mle_var_ratio_at_0"] == pytest.approx(1, abs=0.15)
+    assert r["elo_mle_var_ratio_at_800"] == pytest.approx(1, abs=0.15)
+    I0 = (math.log(10) / 400) ** 2 * 0.25
+    assert r["games_for_20_elo_even"] == pytest.approx(1 / (400 * I0), rel=1e-12)
+
+
+def test_curriculum(r):
+    V, D, lr, mastery = r["V"], r["D"], r["lr"], r["mastery"]
+    assert r["start_pass_rate_hardest"] == pytest.approx(V ** -D)
+    assert r["rl_hardest_first_wait_exact"] == V**D
+    assert r["rl_hardest_first_wait_mean"] == pytest.approx(V**D, rel=5 / math.sqrt(r["n_runs"]))
+    # SL on the hardest task alone: every position takes the same deterministic steps to mastery^(1/D)
+    gap, steps = 0.0, 0
+    p = lambda g: 1 / (1 + (V - 1) * math.exp(-g))  # noqa: E731
+    while p(gap) ** D < mastery:
+        gap += lr * (1 - p(gap)) * V / (V - 1)
+        steps += 1
+    assert r["sl_hardest_only_samples_to_mastery"] == steps
+    # RL without a curriculum takes at least V^D / 2 samples; a curriculum is worth far more to RL than to SL
+    assert r["rl_hardest_only_samples_to_mastery"] > V**D / 2
+    assert r["curriculum_gain_rl"] > 1000
+    assert r["curriculum_gain_sl"] < 1 and r["sl_curriculum_effect"] == "slower"
+    assert r["best_sl_sampler"] == "hardest only"
+    assert r["curriculum_gain_rl_over_sl"] == pytest.approx(r["curriculum_gain_rl"] / r["curriculum_gain_sl"])
+    # the RL bound per sample is at most one bit, SL's label surprisal is positive
+    for s in ("uniform", "pq", "easy_to_hard", "hardest_only"):
+        assert 0 < r[f"rl_{s}_bits_per_sample"] <= 1
+        assert r[f"sl_{s}_bits_per_sample"] > 0
+        assert r[f"rl_{s}_samples_to_mastery"] >= r[f"rl_{s}_updates"]
+    assert r["rl_over_sl_with_curriculum"] > 1
+
+
+def test_self_play(r):
+    K, Vm, c = r["K_moves"], r["V_moves"], r["elo_per_move"]
+    assert r["start_rating"] == pytest.approx(c * K / Vm)
+    assert r["start_win_rate_self"] == pytest.approx(0.5, abs=1e-12)
+    assert r["mean_outcome_bits_self"] == pytest.approx(1.0, abs=1e-12)
+    # starting win rate against a fixed opponent: binomial number of right moves at pass rate 1/V_moves
+    for j in range(3):
+        opp = r["start_rating"] + r[f"opponent{j}_gap"]
+        q = 1 / Vm
+        exact = sum(math.comb(K, m) * q**m * (1 - q) ** (K - m) * elo(c * m - opp) for m in range(K + 1))
+        assert r[f"start_win_rate_fixed{j}"] == pytest.approx(exact, rel=1e-9)
+        assert r[f"mean_outcome_bits_fixed{j}"] < 1
+    assert r["games_to_target_fixed2_over_self"] > 1
+    assert r["reached_target_self"] == 1.0
+
+
+def test_verdicts(r):
+    assert r["verdict_C13"] == "holds"
+    assert r["verdict_C14"] == "holds with a caveat"
+    assert r["verdict_C20"] == "discussed, not testable"
+    for claim in ("C13", "C14", "C20"):
+        assert r[f"verdict_{claim}_quantity"] in r

@@ -1,0 +1,141 @@
+"""Tests of rlbits.passk: estimators against exact rational arithmetic, closed forms against quadrature and Monte Carlo."""
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rlbits import info, passk
+from rlbits.validate import ParameterError
+
+
+def exact_unbiased(n, c, k):
+    return float(1 - Fraction(math.comb(n - c, k), math.comb(n, k)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 80), st.data())
+def test_unbiased_matches_binomial_ratio(n, data):
+    c = data.draw(st.integers(0, n))
+    k = data.draw(st.integers(1, n))
+    assert passk.pass_at_k_unbiased(n, c, k) == pytest.approx(exact_unbiased(n, c, k), rel=1e-12, abs=1e-15)
+
+
+def test_unbiased_large_n_no_overflow():
+    # C(100000, 1000) has thousands of digits; the product form must still be accurate
+    n, c, k = 100_000, 37, 1000
+    mpmath.mp.dps = 50
+    ref = 1 - mpmath.binomial(n - c, k) / mpmath.binomial(n, k)
+    assert passk.pass_at_k_unbiased(n, c, k) == pytest.approx(float(ref), rel=1e-12)
+
+
+def test_unbiased_vectorised_and_edges():
+    n = np.array([10, 10, 10, 10])
+    c = np.array([0, 1, 5, 10])
+    out = passk.pass_at_k_unbiased(n, c, 6)
+    assert out[0] == 0.0 and out[3] == 1.0 and out[2] == 1.0  # n - c = 5 < k = 6: every 6-subset holds a pass
+    assert out[1] == pytest.approx(exact_unbiased(10, 1, 6))
+
+
+@pytest.mark.parametrize("n,p,k", [(20, 0.05, 10), (200, 0.01, 100), (50, 0.3, 7), (5, 0.5, 5)])
+def test_unbiased_in_expectation_naive_biased_low(n, p, k):
+    exact = passk.pass_at_k(p, k)
+    assert passk.expected_estimate(passk.pass_at_k_unbiased, n, p, k) == pytest.approx(exact, abs=1e-12)
+    naive = passk.expected_estimate(passk.pass_at_k_naive, n, p, k)
+    if k > 1:
+        assert naive < exact - 1e-6
+    # k = 1: the plug-in is the sample mean, unbiased
+    assert passk.expected_estimate(passk.pass_at_k_naive, n, p, 1) == pytest.approx(p, abs=1e-12)
+
+
+def test_unbiased_monte_carlo():
+    rng = np.random.default_rng(123)
+    n, p, k = 100, 0.02, 40
+    c = rng.binomial(n, p, size=40_000)
+    est = passk.pass_at_k_unbiased(n, c, k)
+    se = est.std() / math.sqrt(est.size)
+    assert abs(est.mean() - passk.pass_at_k(p, k)) < 4 * se
+
+
+def test_pass_at_k_precision_and_values():
+    assert passk.pass_at_k(1e-300, 10) == pytest.approx(1e-299, rel=1e-12)
+    assert passk.pass_at_k(0.5, 3) == pytest.approx(0.875)
+    assert passk.pass_at_k(1.0, 3) == 1.0
+    assert passk.pass_at_k(0.3, 0) == 0.0
+
+
+def test_beta_closed_form_against_quadrature():
+    mpmath.mp.dps = 30
+    for a, b, k in [(0.3, 3.0, 1), (0.3, 3.0, 17), (1.5, 0.7, 250), (2.0, 2.0, 1000)]:
+        ref = 1 - mpmath.quad(lambda x: x ** (a - 1) * (1 - x) ** (b + k - 1), [0, 1e-8, 1e-4, 0.1, 1]) / mpmath.beta(a, b)
+        assert passk.beta_pass_at_k(k, a, b) == pytest.approx(float(ref), rel=1e-9)
+
+
+def test_beta_closed_form_monte_carlo():
+    rng = np.random.default_rng(7)
+    a, b = 0.5, 2.0
+    p = rng.beta(a, b, size=200_000)
+    for k in [1, 10, 100]:
+        vals = passk.pass_at_k(p, k)
+        se = vals.std() / math.sqrt(vals.size)
+        assert abs(vals.mean() - passk.beta_pass_at_k(k, a, b)) < 4 * se
+
+
+def test_beta_power_law_asymptote_and_fit():
+    a, b = 0.4, 2.5
+    k = 1e12
+    ratio = passk.beta_neg_log_pass_at_k(k, a, b) / (passk.beta_power_law_prefactor(a, b) * k ** -a)
+    assert ratio == pytest.approx(1.0, abs=1e-3)
+    ks = np.logspace(6, 10, 30)
+    expo, pref = passk.fit_power_law(ks, passk.beta_neg_log_pass_at_k(ks, a, b))
+    assert expo == pytest.approx(a, abs=5e-3)
+    # a pure power law is recovered exactly
+    e2, p2 = passk.fit_power_law(ks, 3.0 * ks ** -0.7)
+    assert e2 == pytest.approx(0.7, rel=1e-10) and p2 == pytest.approx(3.0, rel=1e-8)
+    # the large-k prefactor is Gamma(a+b)/Gamma(b)
+    assert passk.beta_power_law_prefactor(a, b) == pytest.approx(math.gamma(a + b) / math.gamma(b), rel=1e-12)
+
+
+def test_beta_neg_log_accurate_when_pass_near_one():
+    # pass@k = 1 - tiny: -log pass@k must not round to 0
+    val = passk.beta_neg_log_pass_at_k(1e15, 1.0, 1.0)  # Beta(1,1): fail@k = 1/(k+1)
+    assert val == pytest.approx(1 / (1e15 + 1), rel=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(1e-6, 0.999), st.integers(1, 10_000))
+def test_any_of_k_bits_subadditive(p, k):
+    ep, att = passk.any_of_k_bits(p, k)
+    assert ep <= k * info.binary_entropy(p) * (1 + 1e-9) + 1e-15
+    assert att == pytest.approx(ep / k)
+    assert 0 <= ep <= 1 + 1e-12
+
+
+def test_any_of_k_bits_peak():
+    p = 0.003
+    ks = passk.best_k_for_episode_bits(p)
+    assert passk.pass_at_k(p, ks) == pytest.approx(0.5, rel=1e-12)
+    assert passk.any_of_k_bits(p, ks)[0] == pytest.approx(1.0, rel=1e-12)
+    assert passk.any_of_k_bits(p, 1)[0] == pytest.approx(info.binary_entropy(p))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: passk.pass_at_k_unbiased(10, 11, 2), "c=11"),
+    (lambda: passk.pass_at_k_unbiased(10, 2, 11), "k=11"),
+    (lambda: passk.pass_at_k_unbiased(10, -1, 2), "c=-1"),
+    (lambda: passk.pass_at_k_unbiased(10, 2, 0), "k=0"),
+    (lambda: passk.pass_at_k_unbiased(10.5, 2, 1), "n="),
+    (lambda: passk.pass_at_k(1.5, 2), "p=1.5"),
+    (lambda: passk.pass_at_k(0.5, -1), "k="),
+    (lambda: passk.beta_pass_at_k(3, 0.0, 1.0), "a=0.0"),
+    (lambda: passk.beta_pass_at_k(3, 1.0, -2.0), "b=-2.0"),
+    (lambda: passk.fit_power_law([1, 2], [1, -1]), "positive"),
+    (lambda: passk.any_of_k_bits(0.1, 0), "k=0"),
+])
+def test_bad_inputs(call, match):
+    with pytest.raises(ParameterError, match=match):
+        call()
