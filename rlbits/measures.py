@@ -51,7 +51,7 @@ def _answers(V):
     flat = arr.astype(float).ravel()
     bad = ~np.isfinite(flat) | (flat < 2) | (flat != np.floor(flat))
     if np.any(bad):
-        raise ParameterError(f"V={flat[bad][0]!r} is outside the allowed range: an integer in [2, inf)")
+        raise ParameterError(f"V={float(flat[bad][0]):g} is outside the allowed range: an integer in [2, inf)")
     return arr.astype(float)
 
 
@@ -217,10 +217,11 @@ def eliminator_gain(m, unit: str = "bits"):
 
     Its belief is uniform on the m answers not yet ruled out; a pass gains log m, a fail log(m / (m - 1)).
     """
-    m = np.asarray(m)
-    if np.any(~np.isfinite(m.astype(float))) or np.any(m < 1):
-        raise ParameterError(f"m={m!r} is outside the allowed range [1, inf)")
-    return binary_entropy(1.0 / m.astype(float), unit)
+    m = np.asarray(m, dtype=float)
+    bad = ~np.isfinite(m) | (m < 1)
+    if np.any(bad):
+        raise ParameterError(f"m={float(m[bad].flat[0]):g} is outside the allowed range [1, inf)")
+    return binary_entropy(1.0 / m, unit)
 
 
 def eliminator_mean_samples(V) -> float:

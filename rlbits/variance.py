@@ -32,8 +32,9 @@ def prob_at_least_one(p, n):
     """1 - (1 - p)^n: the chance of at least one success in ``n`` independent samples of pass rate ``p``."""
     p = np.asarray(probability("p", p), dtype=float)
     n = np.asarray(n, dtype=float)
-    if np.any(~np.isfinite(n)) or np.any(n < 0):
-        raise ParameterError(f"n={n!r} is outside the allowed range [0, inf)")
+    bad = ~np.isfinite(n) | (n < 0)
+    if np.any(bad):
+        raise ParameterError(f"n={float(n[bad].flat[0]):g} is outside the allowed range [0, inf)")
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(p < 1, -np.expm1(n * np.log1p(-np.where(p < 1, p, 0.0))), np.where(n > 0, 1.0, 0.0))
     return float(out) if out.ndim == 0 else out
@@ -78,8 +79,9 @@ def simulate_waiting_times(p, seeds: np.random.SeedSequence, runs: int) -> np.nd
 def _pv(p, V):
     p = np.asarray(probability("p", p, open_low=True), dtype=float)
     V = np.asarray(V, dtype=float)
-    if np.any(~np.isfinite(V)) or np.any(V < 2) or np.any(V != np.floor(V)):
-        raise ParameterError(f"V={V!r} is outside the allowed range: an integer in [2, inf)")
+    bad = ~np.isfinite(V) | (V < 2) | (V != np.floor(V))
+    if np.any(bad):
+        raise ParameterError(f"V={float(V[bad].flat[0]):g} is outside the allowed range: an integer in [2, inf)")
     return np.broadcast_arrays(p, V)
 
 
@@ -154,10 +156,10 @@ def reinforce_gradient_mc(p, V: int, baseline: str, n: int, rng: np.random.Gener
 def grpo_signal_prob(p, G):
     """P(a group of G samples has a nonzero advantage) = 1 - (1 - p)^G - p^G: not all pass and not all fail."""
     p = np.asarray(probability("p", p), dtype=float)
-    G = np.asarray(G)
-    if np.any(G < 1) or np.any(np.asarray(G, dtype=float) != np.floor(np.asarray(G, dtype=float))):
-        raise ParameterError(f"G={G!r} is outside the allowed range: an integer in [1, inf)")
-    G = G.astype(float)
+    G = np.asarray(G, dtype=float)
+    bad = ~np.isfinite(G) | (G < 1) | (G != np.floor(G))
+    if np.any(bad):
+        raise ParameterError(f"G={float(G[bad].flat[0]):g} is outside the allowed range: an integer in [1, inf)")
     with np.errstate(divide="ignore"):
         out = np.maximum(-np.expm1(G * np.log1p(-p)) - p**G, 0.0)
     return float(out) if np.ndim(out) == 0 else out
