@@ -263,7 +263,7 @@ def pass_at_k_exact(probs, solve, ks) -> np.ndarray:
     """pass@k averaged over problems and over the policies in ``probs`` (rows): ``mean 1 - (1 - q)^k``."""
     ks = np.asarray(ks, dtype=float)
     if np.any(ks < 1):
-        raise ParameterError(f"ks contains {ks[ks < 1].flat[0]!r}; allowed: k >= 1")
+        raise ParameterError(f"ks contains {float(ks[ks < 1].flat[0])!r}; allowed: k >= 1")
     q = problem_pass_rates(probs, solve).ravel()
     with np.errstate(divide="ignore"):
         logfail = np.log1p(-np.minimum(q, 1.0))  # -inf where q = 1

@@ -1,0 +1,154 @@
+"""Unit tests of rlbits.worldmodel (chapter 13: outcome bits vs observation bits in a combination lock)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rlbits import worldmodel as wm
+from rlbits.validate import ParameterError
+
+
+def simulate(P, policy, horizon, episodes, rng):
+    """Plain-Python Monte Carlo of the success probability (independent of the batched code)."""
+    n_states = P.shape[0]
+    wins = 0
+    for _ in range(episodes):
+        s = 0
+        for t in range(horizon):
+            if s == n_states - 1:
+                break
+            if policy.dtype.kind in "iu":
+                a = policy[t, s]
+            else:
+                a = rng.choice(P.shape[1], p=policy[s])
+            s = rng.choice(n_states, p=P[s, a])
+        wins += s == n_states - 1
+    return wins / episodes
+
+
+def test_lock_structure():
+    P = wm.make_lock(np.random.default_rng(0), depth=5, n_actions=3, slip=0.1)
+    assert P.shape == (6, 3, 6)
+    assert np.allclose(P.sum(axis=2), 1.0)
+    assert np.all(P[5, :, 5] == 1.0)  # the goal is absorbing
+    for s in range(5):
+        forward = P[s, :, s + 1]
+        assert np.sum(forward > 0.5) == 1 and forward.max() == pytest.approx(0.9)  # exactly one right action
+        assert np.all(P[s, :, s + 2:] == 0)  # nothing ever jumps ahead
+        wrong = np.argsort(forward)[:-1]
+        assert np.all(P[s, wrong, s + 1] == 0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(depth=0, n_actions=2, slip=0.1), "depth=0"),
+    (dict(depth=3, n_actions=1, slip=0.1), "n_actions=1"),
+    (dict(depth=3, n_actions=2, slip=1.0), "slip=1.0"),
+])
+def test_lock_validation(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        wm.make_lock(np.random.default_rng(0), **kwargs)
+
+
+def test_success_probability_depth_one_closed_form():
+    """Depth 1 without slips: every wrong action stays at 0, so p = 1 - (1 - 1/A)^T."""
+    A, T = 4, 7
+    P = wm.make_locks(np.random.SeedSequence(1).spawn(3), 1, A, 0.0)
+    p = wm.success_probability(P, np.full(P.shape[:3], 1 / A), T)
+    assert np.allclose(p, 1 - (1 - 1 / A) ** T, rtol=1e-12)
+    assert np.allclose(wm.optimal_success(P, T), 1.0)
+
+
+def test_success_probability_by_monte_carlo():
+    rng = np.random.default_rng(3)
+    P = wm.make_locks(np.random.SeedSequence(4).spawn(1), 3, 3, 0.2)
+    T = 8
+    pi = rng.dirichlet(np.ones(3), size=4)[None]
+    exact = wm.success_probability(P, pi, T)[0]
+    mc = simulate(P[0], pi[0], T, 20_000, rng)
+    assert abs(mc - exact) < 4 * math.sqrt(exact * (1 - exact) / 20_000)
+    actions, planned = wm.plan(P, T)
+    exact_plan = wm.success_probability(P, actions, T)[0]
+    assert exact_plan == pytest.approx(planned[0], rel=1e-12)  # planning on the true kernel predicts itself
+    mc_plan = simulate(P[0], actions[:, 0], T, 20_000, rng)
+    assert abs(mc_plan - exact_plan) < 4 * math.sqrt(exact_plan * (1 - exact_plan) / 20_000) + 1e-3
+    assert exact_plan >= exact
+
+
+def test_success_probability_validation():
+    P = wm.make_locks(np.random.SeedSequence(0).spawn(2), 2, 2, 0.0)
+    with pytest.raises(ParameterError, match="stochastic policy"):
+        wm.success_probability(P, np.full((2, 3, 3), 0.5), 4)
+    with pytest.raises(ParameterError, match="deterministic policy"):
+        wm.success_probability(P, np.zeros((3, 2, 3), dtype=int), 4)
+    with pytest.raises(ParameterError, match="P must have shape"):
+        wm.success_probability(P[:, :, :, :2], np.full((2, 3, 2), 0.5), 4)
+
+
+def test_predictive_kl_entropy():
+    counts = np.array([[3.0, 0.0, 1.0]])
+    q = wm.predictive(counts, 0.5)
+    assert np.allclose(q, [[3.5 / 5.5, 0.5 / 5.5, 1.5 / 5.5]])
+    p = np.array([0.5, 0.0, 0.5])
+    assert wm.kl_bits(p, q[0]) == pytest.approx(0.5 * math.log2(0.5 / q[0, 0]) + 0.5 * math.log2(0.5 / q[0, 2]))
+    assert wm.kl_bits(p, p) == 0.0
+    assert wm.entropy_bits(p) == pytest.approx(1.0)
+    with pytest.raises(ParameterError, match="alpha=0"):
+        wm.predictive(counts, 0.0)
+
+
+def test_deterministic_lock_bits_identities():
+    """Without slips the truth predicts every observation, so all cross-entropy is learnable: ce = excess."""
+    P = wm.make_locks(np.random.SeedSequence(5).spawn(4), 3, 3, 0.0)
+    for log in (wm.run_model_free(P, 9, 30, np.random.SeedSequence(6).spawn(4)),
+                wm.run_model_based(P, 9, 30, np.random.SeedSequence(6).spawn(4))):
+        assert np.allclose(log.noise_bits, 0.0)
+        assert np.allclose(log.ce_bits, log.excess_bits, atol=1e-9)
+        assert np.allclose(log.excess_bits_realised, log.excess_bits, atol=1e-9)
+        assert np.all(log.outcome_bits <= 1.0) and np.all(log.outcome_bits >= 0.0)
+
+
+def test_first_sighting_costs_log2_n_bits():
+    """Depth 1, A = 2, no slips: the model-based learner's first step sees a new transition among n = 2 states."""
+    P = wm.make_locks(np.random.SeedSequence(8).spawn(3), 1, 2, 0.0)
+    log = wm.run_model_based(P, 4, 1, np.random.SeedSequence(9).spawn(3), alpha=0.1)
+    # the plan tries action 0 in state 0 for the whole first episode; its j-th sighting costs log2((j + 2a)/(j + a))
+    steps = log.steps[0].astype(int)
+    want = [sum(math.log2((j + 0.2) / (j + 0.1)) for j in range(k)) for k in steps]
+    assert np.allclose(log.excess_bits[0], want, rtol=1e-12)
+
+
+def test_model_based_learns_a_deterministic_lock():
+    P = wm.make_locks(np.random.SeedSequence(10).spawn(8), 4, 3, 0.0)
+    log = wm.run_model_based(P, 12, 40, np.random.SeedSequence(11).spawn(8))
+    assert np.allclose(log.success[-1], 1.0)
+    assert np.all(wm.episodes_to_reach(log.success, 0.99) <= 4 * 3 + 2)
+
+
+def test_model_free_is_frozen_until_its_first_success():
+    """With a zero baseline and zero rewards, REINFORCE's update is exactly zero."""
+    P = wm.make_locks(np.random.SeedSequence(12).spawn(6), 4, 4, 0.0)
+    log = wm.run_model_free(P, 6, 60, np.random.SeedSequence(13).spawn(6))
+    for j in range(6):
+        first = np.argmax(log.reached[:, j]) if log.reached[:, j].any() else 60
+        assert np.all(log.success[: first + 1, j] == log.success[0, j])
+        if first < 59:
+            assert log.success[first + 1, j] != log.success[0, j]
+
+
+def test_runs_do_not_depend_on_batching():
+    ss_env = np.random.SeedSequence(14).spawn(3)
+    ss_run = np.random.SeedSequence(15).spawn(3)
+    P = wm.make_locks(ss_env, 3, 3, 0.1)
+    both = wm.run_model_free(P, 9, 25, ss_run)
+    alone = wm.run_model_free(P[2:], 9, 25, ss_run[2:])
+    assert np.array_equal(both.success[:, 2], alone.success[:, 0])
+    assert np.array_equal(both.ce_bits[:, 2], alone.ce_bits[:, 0])
+    with pytest.raises(ParameterError, match="one seed per environment"):
+        wm.run_model_free(P, 9, 5, ss_run[:2])
+
+
+def test_episodes_to_reach():
+    s = np.array([[0.1, 0.1], [0.5, 0.2], [0.95, 0.3]])
+    assert list(wm.episodes_to_reach(s, 0.9)) == [3, 4]
+    assert list(wm.episodes_to_reach(s, np.array([0.5, 0.2]))) == [2, 2]
