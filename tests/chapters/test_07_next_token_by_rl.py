@@ -69,6 +69,8 @@ def test_sl_learns_and_rl_is_slower(r):
     assert r["samples_to_halve_excess_rl"] > 10 * r["samples_to_halve_excess_sl"]
     assert r["halving_ratio_rl_over_sl"] == pytest.approx(r["samples_to_halve_excess_rl"]
                                                           / r["samples_to_halve_excess_sl"])
+    assert r["halving_vs_K"] == ("less than" if r["halving_ratio_rl_over_sl"] < LANG["K"] else "more than")
+    assert r["samples_to_halve_excess_rl_text"] == f"{r['samples_to_halve_excess_rl']:,.0f}"
     # the perfect-critic baseline changes RL's halving time by well under a factor 2
     assert 0.5 < r["samples_to_halve_excess_rl_expected_baseline"] / r["samples_to_halve_excess_rl"] < 2
 
