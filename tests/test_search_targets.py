@@ -1,0 +1,84 @@
+"""Tests of rlbits.search_targets (chapter 11): the search, the policy fit, REINFORCE and the quality measure."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rlbits import search_targets as st
+
+
+@pytest.fixture(scope="module")
+def game():
+    rng = np.random.default_rng(0)
+    W = st.make_game(5, 4, 3.0, rng)
+    return W, rng.standard_normal((3000, 4))
+
+
+def test_search_visits(game):
+    W, X = game
+    visits = st.ucb_search(st.win_prob(W, X[:500]), 40, np.random.default_rng(1))
+    assert np.all(visits.sum(axis=1) == 40) and np.all(visits >= 1)
+    # with many playouts the most visited move is usually the best one
+    many = st.ucb_search(st.win_prob(W, X[:500]), 2000, np.random.default_rng(2))
+    best = st.win_prob(W, X[:500]).argmax(axis=1)
+    assert np.mean(many.argmax(axis=1) == best) > 0.8
+
+
+def test_fit_policy_is_a_stationary_point_and_recovers_a_softmax(game):
+    W, X = game
+    Theta_true = np.random.default_rng(3).standard_normal((5, 4))
+    Z = X @ Theta_true.T
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    theta = st.fit_policy(X, P, l2=1e-6, iters=3000, tol=1e-9)
+    Zf = X @ theta.T
+    Pf = np.exp(Zf - Zf.max(axis=1, keepdims=True))
+    Pf /= Pf.sum(axis=1, keepdims=True)
+    assert np.abs(Pf - P).max() < 0.01
+    grad = (Pf - P).T @ X / len(X) + 1e-6 * theta
+    assert np.abs(grad).max() < 1e-8
+
+
+def test_fit_policy_matches_plain_gradient_descent():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((200, 3))
+    T = rng.dirichlet(np.ones(4), size=200)
+    theta = st.fit_policy(X, T, l2=0.1, iters=2000, tol=1e-12)
+    th = np.zeros((4, 3))
+    for _ in range(5000):
+        Z = X @ th.T
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        th -= 0.5 * ((P - T).T @ X / 200 + 0.1 * th)
+    assert theta == pytest.approx(th, abs=1e-6)
+
+
+def test_reinforce_improves_and_is_per_run(game):
+    W, X = game
+    Xs = np.stack([X[:1500], X[1500:]])
+    gens = lambda: [np.random.default_rng(s) for s in np.random.SeedSequence(5).spawn(2)]
+    pol = st.reinforce_policy(W, Xs, 1.0, gens(), [0, 1500])
+    assert np.all(pol[:, 0] == 0)
+    assert all(st.policy_quality(pol[r, 1], W, X) > 0.3 for r in range(2))
+    one = st.reinforce_policy(W, Xs[:1], 1.0, gens()[:1], [0, 1500])
+    assert np.array_equal(one[0], pol[0])
+
+
+def test_quality_scale(game):
+    W, X = game
+    V = st.win_prob(W, X)
+    assert st.policy_quality(np.zeros_like(W), W, X, greedy=False) == pytest.approx(0.0, abs=1e-12)
+    assert st.target_quality(np.eye(5)[V.argmax(axis=1)], W, X) == pytest.approx(1.0)
+    assert st.policy_quality(W, W, X) == pytest.approx(1.0)  # argmax of W x is the best move
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="n_sims=3"):
+        st.ucb_search(np.full((2, 5), 0.5), 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="K=1"):
+        st.make_game(1, 3, 1.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="l2=0"):
+        st.fit_policy(np.ones((3, 2)), np.full((3, 2), 0.5), l2=0.0)
+    with pytest.raises(ValueError, match="checkpoints"):
+        st.reinforce_policy(np.ones((2, 2)), np.ones((1, 3, 2)), 1.0, [np.random.default_rng(0)], [5])
