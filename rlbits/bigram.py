@@ -224,6 +224,21 @@ class _Sampler:
         return ctx, self.cols[ctx, j]
 
 
+class _Uniforms:
+    """The policy stream of one run: ``batch`` uniforms per minibatch, drawn ``_CHUNK_STEPS`` minibatches at a time."""
+
+    def __init__(self, rng, batch):
+        self.rng, self.batch = rng, batch
+        self.buf, self.pos = None, _CHUNK_STEPS
+
+    def next(self):
+        if self.pos == _CHUNK_STEPS:
+            self.buf = self.rng.random((_CHUNK_STEPS, self.batch))
+            self.pos = 0
+        self.pos += 1
+        return self.buf[self.pos - 1]
+
+
 class _Data:
     """The data stream of one run: minibatches of (context, next token) pairs, drawn ``_CHUNK_STEPS`` at a time."""
 
@@ -264,7 +279,8 @@ def train(lang: MarkovLanguage, method: str, seeds, n_samples: int, *, lr: float
     W = np.zeros((S, K, K)) if init is None else np.broadcast_to(np.asarray(init, dtype=np.float64), (S, K, K)).copy()
     sampler = _Sampler(lang)
     data = [_Data(sampler, d, batch) for d, _ in streams]
-    policy = [p for _, p in streams]
+    policy = [_Uniforms(p, batch) for _, p in streams]
+    touched = np.zeros(S * K, dtype=bool)
     run_off = (np.arange(S) * K)[:, None]  # flat index of (run, context) rows
     Wf = W.reshape(S * K, K)  # a view: updating Wf updates W
     running_b = np.zeros(S * K)
@@ -283,14 +299,17 @@ def train(lang: MarkovLanguage, method: str, seeds, n_samples: int, *, lr: float
         y = np.stack([v for _, v in pairs]).ravel()
         rows = (run_off + ctx).ravel()  # flat (run, context) index of each sample
         # only the rows this minibatch touches are read or written
-        urows, inv = np.unique(rows, return_inverse=True)
+        touched[:] = False
+        touched[rows] = True
+        urows = np.flatnonzero(touched)  # sorted, as np.unique would give, without a sort
         U = len(urows)
+        inv = (np.cumsum(touched) - 1)[rows]
         q = softmax_rows(Wf[urows])  # (U, K)
         n_ctx = np.bincount(inv, minlength=U).astype(np.float64)  # samples per touched row
         if method == "SL":
             grad = np.bincount(inv * K + y, minlength=U * K).reshape(U, K) - n_ctx[:, None] * q
         else:
-            u = np.concatenate([g.random(batch) for g in policy])
+            u = np.concatenate([g.next() for g in policy])
             cdf = np.cumsum(q, axis=1)
             a = np.minimum((u[:, None] > cdf[inv]).sum(axis=1), K - 1)  # a ~ q_s by inverse CDF
             r = (a == y).astype(np.float64)
@@ -324,13 +343,14 @@ def train_reference(lang: MarkovLanguage, method: str, seed: np.random.SeedSeque
     """
     n_samples, batch, lr, baseline_rate = _check(lang, method, n_samples, lr, batch, baseline, baseline_rate)
     (data_rng, policy_rng), = _streams([seed])
+    uniforms = _Uniforms(policy_rng, batch)
     K = lang.K
     W = np.zeros((K, K)) if init is None else np.array(init, dtype=np.float64)
     data = _Data(_Sampler(lang), data_rng, batch)
     running_b = np.zeros(K)
     for _ in range(n_samples // batch):
         ctx, y = data.next()
-        u = policy_rng.random(batch) if method == "RL" else None
+        u = uniforms.next() if method == "RL" else None
         grad = np.zeros((K, K))
         rewards = []
         for j in range(batch):

@@ -48,6 +48,12 @@ def test_sl_and_rl_share_data_but_not_guesses(lang):
     b = bigram.train(lang, "SL", seeds, 640, batch=64)
     assert np.array_equal(a.final_logits, b.final_logits)
     assert not np.allclose(a.final_logits[0], a.final_logits[1])
+    # the streams of a run are derived, not spawned: using a SeedSequence again gives the same data and guesses
+    (d1, p1), = bigram._streams(seeds[:1])
+    (d2, p2), = bigram._streams(seeds[:1])
+    assert np.array_equal(d1.random(5), d2.random(5)) and np.array_equal(p1.random(5), p2.random(5))
+    (d3, p3), = bigram._streams(seeds[1:2])
+    assert not np.array_equal(d3.random(5), p3.random(5))
 
 
 def test_sampler_matches_language(lang):
