@@ -159,6 +159,7 @@ def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rati
     wins = np.zeros(R, dtype=np.int64)
     to_target = np.full(R, np.inf)
     W, table = _win_tables(K, elo_per_move, fixed)
+    fixed_rows = np.flatnonzero(~is_self)
     rows = np.arange(R)[:, None]
     cols = np.arange(K)[None, :]
     u = None
@@ -184,7 +185,13 @@ def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rati
         wins += win
         grad = -pi
         grad[rows, cols, a] += 1.0
-        adv = win - (_win_rate(pi[..., 0], W, table, is_self) if baseline == "mean" else 0.0)
+        if baseline == "mean":  # exact expected win rate; 1/2 in self-play by symmetry
+            b = np.full(R, 0.5)
+            if fixed_rows.size:
+                b[fixed_rows] = np.sum(_perf_distribution(pi[fixed_rows, :, 0]) * table[fixed_rows], axis=1)
+            adv = win - b
+        else:
+            adv = win.astype(float)
         logits += lr * adv[:, None, None] * grad
     return SelfPlayRun(np.array(games_out), np.array(rating_out), np.array(win_out), wins, to_target)
 

@@ -78,3 +78,15 @@ def test_verdicts(r):
     assert r["verdict_C20"] == "discussed, not testable"
     for claim in ("C13", "C14", "C20"):
         assert r[f"verdict_{claim}_quantity"] in r
+
+
+def test_no_baseline_runs(r):
+    assert r["start_win_rate_self_nobaseline"] == pytest.approx(0.5, abs=1e-12)
+    for nm in ("self", "fixed0", "fixed1", "fixed2"):
+        assert 0 <= r[f"reached_target_{nm}_nobaseline"] <= 1
+        assert r[f"games_to_target_{nm}_nobaseline"] <= r["n_games"]
+        # same opponents, same start: the starting win rate does not depend on the baseline
+        assert r[f"start_win_rate_{nm}_nobaseline"] == pytest.approx(r[f"start_win_rate_{nm}"], rel=1e-12)
+    # with the mean baseline every self-play run reaches the target in the default configuration
+    assert r["reached_target_self"] == 1.0
+    assert r["reached_target_self_nobaseline"] < r["reached_target_self"]
