@@ -1,0 +1,128 @@
+"""Chapter 10's recorded results against expectations computed here independently (plain math, no rlbits)."""
+
+import math
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.book
+STEM = "10_dense_rewards_judges"
+T_LIST = (5, 10, 20, 40)
+
+
+@pytest.fixture(scope="module")
+def r(results):
+    return results(STEM)
+
+
+def H(p):
+    return 0.0 if p in (0.0, 1.0) else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
+def outcome_schedule(T, p0, alpha, target):
+    theta, J = math.log(p0 / (1 - p0)), []
+    while True:
+        p = 1 / (1 + math.exp(-theta))
+        if p**T >= target:
+            return J
+        J.append(p**T)
+        theta += alpha * (1 - p)
+
+
+def process_mean_field(T, p0, alpha, target):
+    F = lambda p: 2 * math.log(p / (1 - p)) + 1 / (1 - p) - 1 / p
+    return (F(target ** (1 / T)) - F(p0)) / alpha
+
+
+def test_chain_results(r):
+    p0, alpha, target = r["p0"], r["alpha"], r["target"]
+    assert (p0, alpha, target) == (0.8, 0.5, 0.9)
+    speedups = []
+    for T in T_LIST:
+        J = outcome_schedule(T, p0, alpha, target)
+        exact = sum(1 / j for j in J)
+        assert r[f"episodes_outcome_exact_T{T}"] == pytest.approx(exact, rel=1e-12)
+        assert r[f"episodes_process_meanfield_T{T}"] == pytest.approx(process_mean_field(T, p0, alpha, target),
+                                                                       rel=1e-5)
+        assert r[f"speedup_predicted_T{T}"] == pytest.approx(exact / process_mean_field(T, p0, alpha, target),
+                                                             rel=1e-5)
+        # simulated means (32 runs) near their expectations
+        assert r[f"episodes_outcome_T{T}"] == pytest.approx(exact, rel=0.25)
+        assert r[f"episodes_process_T{T}"] == pytest.approx(process_mean_field(T, p0, alpha, target), rel=0.05)
+        assert r[f"speedup_process_over_outcome_T{T}"] == pytest.approx(r[f"speedup_predicted_T{T}"], rel=0.25)
+        speedups.append(r[f"speedup_process_over_outcome_T{T}"])
+        assert r[f"bits_outcome_start_T{T}"] == pytest.approx(H(p0**T), rel=1e-12)
+        assert r[f"bits_process_start_T{T}"] == pytest.approx(T * H(p0), rel=1e-12)
+    assert np.all(np.diff(speedups) > 0) and speedups[0] > 1 and speedups[-1] > 10
+
+
+def test_rollout_cut_accounting(r):
+    p0, alpha, target = r["p0"], r["alpha"], r["target"]
+    for T in T_LIST:
+        J = outcome_schedule(T, p0, alpha, target)
+        steps = 0.0
+        for j in J:
+            p = j ** (1 / T)
+            mean_steps = sum(p**t for t in range(T))  # steps until the first wrong step, or T
+            fail_steps = (mean_steps - T * j) / (1 - j)
+            steps += (1 / j - 1) * fail_steps + T
+        assert r[f"steps_cut_T{T}"] == pytest.approx(steps, rel=1e-9)
+        assert r[f"steps_full_T{T}"] == pytest.approx(T * sum(1 / j for j in J), rel=1e-12)
+        assert r[f"steps_saving_with_critic_T{T}"] == pytest.approx(r[f"steps_saving_T{T}"] / (1 + r["critic_cost"]))
+    assert r["steps_saving_T40"] > r["steps_saving_T20"] > r["steps_saving_T5"] > 1
+    # the learned-value learner's steps per episode lie between 1 and T
+    for T in (5, 10, 20):
+        assert r[f"episodes_value_T{T}"] < r[f"steps_value_T{T}"] < T * r[f"episodes_value_T{T}"]
+
+
+def test_judge_information(r):
+    for K in (2, 10):
+        assert r[f"I_better_K{K}_noiseless"] == pytest.approx(1 - 1 / K, abs=3e-3)
+        assert r[f"H_grade_K{K}"] == pytest.approx(math.log2(K), abs=5e-3)
+        assert r[f"I_better_K{K}_sigma_mid"] < r[f"I_quality_K{K}_sigma_mid"] < r[f"H_grade_K{K}"]
+    assert r["I_better_K10_sigma_mid"] == pytest.approx(r["I_better_Kmax_sigma_mid_montecarlo"], abs=0.01)
+    assert r["I_better_K2_sigma_mid"] < r["I_better_K10_sigma_mid"] < 0.5
+
+
+def test_revision_loop(r):
+    m, d0, d = r["m"], r["d0"], r["d"]
+    passfail = (1 - (1 - d0) ** m) / (1 - d) ** m
+    pmf = [math.comb(m, k) * d0**k * (1 - d0) ** (m - k) for k in range(m + 1)]
+    harmonic = [sum(1 / j for j in range(1, k + 1)) for k in range(m + 1)]
+    score = m / (1 - d) * sum(p * h for p, h in zip(pmf, harmonic))
+    rubric = sum(1 - (1 - d0 * d**k) ** m for k in range(500))
+    for name, exact in (("passfail", passfail), ("score", score), ("rubric", rubric)):
+        assert r[f"revision_rounds_{name}_exact"] == pytest.approx(exact, rel=1e-9)
+        assert r[f"revision_rounds_{name}"] == pytest.approx(exact, rel=0.1)
+    assert r["revision_rounds_passfail_over_rubric"] == pytest.approx(passfail / rubric, rel=1e-9)
+    assert r["revision_bits_per_round_passfail"] == pytest.approx(H((1 - d) ** m), rel=1e-9)
+    assert r["revision_bits_per_round_passfail"] < 1 < r["revision_bits_per_round_rubric"] <= m
+
+
+def test_goodhart(r):
+    pi0, proxy, T = np.array([0.5, 0.1, 0.4]), np.array([0.8, 1.0, 0.0]), r["goodhart_T"]
+    z = np.log(pi0)
+    right = []
+    for _ in range(401):
+        pi = np.exp(z) / np.exp(z).sum()
+        right.append(pi[0])
+        z = z + pi * (proxy - pi @ proxy)
+    right = np.array(right)
+    assert r["goodhart_peak_step"] == int(np.argmax(right))
+    assert r["goodhart_pass_peak"] == pytest.approx(right.max() ** T, rel=1e-9)
+    assert r["goodhart_pass_end"] == pytest.approx(right[-1] ** T, rel=1e-6)
+    assert r["goodhart_proxy_end"] > 0.99 and r["goodhart_pass_end"] < 1e-6 < r["goodhart_pass_start"]
+    assert r["goodhart_pass_end_true_reward"] > r["goodhart_pass_peak"]
+    # correlation of the proxy with a right step under the initial policy
+    f, c = proxy, np.array([1.0, 0.0, 0.0])
+    cov = pi0 @ (f * c) - (pi0 @ f) * (pi0 @ c)
+    corr = cov / math.sqrt((pi0 @ f**2 - (pi0 @ f) ** 2) * (pi0 @ c) * (1 - pi0 @ c))
+    assert r["goodhart_corr_start"] == pytest.approx(corr, rel=1e-9)
+
+
+def test_verdicts(r):
+    expected = {"C15": "holds with a caveat", "C16": "holds with a caveat", "C17": "discussed, not testable",
+                "C27": "holds", "C28": "holds"}
+    for claim, outcome in expected.items():
+        assert r[f"verdict_{claim}"] == outcome
+        assert r[f"verdict_{claim}_quantity"] in r
