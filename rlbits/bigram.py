@@ -11,23 +11,27 @@ A bigram model is a ``K x K`` table of logits ``W``: row ``s`` is the model's ne
 
   * ``"expected"``: the exact expected reward ``b_s = sum_y P(y|s) q_s(y)`` (a perfect critic; it uses the language's
     true transition row, which a real learner does not have, but it is the same for every sample of the context and
-    carries no information about the data token ``y``);
+    carries no information about the sample's data token ``y``);
   * ``"running"``: a per-context running mean of the rewards the learner has seen (an exponential moving average
-    with rate ``baseline_rate``), which a real learner does have;
+    with rate ``baseline_rate``, starting at 0 and updated after each minibatch, so a sample's baseline never
+    includes its own reward), which a real learner does have;
   * ``"none"``: ``b_s = 0``.
 
 Both methods take minibatches of ``batch`` pairs: the per-sample gradients of a minibatch are computed at the same
 table and summed (the step size is per sample). The batched implementation reduces a minibatch to bigram counts
-(``numpy.bincount``), which is exact: every sample of one context in a minibatch sees the same row ``q_s``. The plain
+(``numpy.bincount``) over the rows it touches, which is exact: every sample of one context in a minibatch sees the
+same row ``q_s``. RL's guesses are drawn by inverse CDF from one uniform each. The plain
 per-sample loop :func:`train_reference` is kept for the tests, which check that the two agree to rounding on the same
 random numbers.
 
-Randomness: each run gets its own :class:`numpy.random.SeedSequence`, from which two independent streams are spawned:
+Randomness: each run gets its own :class:`numpy.random.SeedSequence`, from which two independent streams are derived
+(the children a first ``spawn(2)`` would give, without advancing the sequence, so reusing it gives the same streams):
 one for the data pairs (so SL and RL given the same seed see exactly the same data) and one for RL's own samples. A
 run's trajectory therefore does not depend on how many runs are batched together.
 
 The learning curves are exact expectations, not sampled losses: at each checkpoint the table's expected cross-entropy
-and excess loss are computed from the known chain (:meth:`MarkovLanguage.cross_entropy`, ``excess_loss``).
+and excess loss are computed from the known chain by :func:`table_stats` (which the tests hold to
+:meth:`MarkovLanguage.cross_entropy` and ``excess_loss``).
 """
 
 from __future__ import annotations
