@@ -173,3 +173,18 @@ def test_deterministic_cases_and_first_wait():
 def test_bad_inputs(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_agrees_with_the_chapter_6_engine():
+    """Two independent implementations of the same learner (rlbits.learners, chapter 6) must agree."""
+    learners = pytest.importorskip("rlbits.learners")
+    if not hasattr(learners, "sl_samples_to") or not hasattr(learners, "reinforce_samples_to"):
+        pytest.skip("rlbits.learners has a different API")
+    V, eta = 500, 0.5
+    thresholds = [0.1, 0.5, 0.9]
+    sl = learners.sl_samples_to(V, thresholds, eta)
+    assert list(sl) == [cu.sl_steps_to(V, eta, 1 / V, t) for t in thresholds]
+    rl = learners.reinforce_samples_to(V, thresholds, np.random.SeedSequence(21), 3000, eta)
+    for j, t in enumerate(thresholds):
+        mean, var = cu.rl_expected_samples(cu.sl_path(V, eta, 1 / V, t))
+        assert abs(rl[:, j].mean() - mean) < 4 * math.sqrt(var / rl.shape[0])
