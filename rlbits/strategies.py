@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -138,72 +139,96 @@ def warm_start(logits, strategy: int, traces: int, lr: float) -> np.ndarray:
 
 @dataclass
 class TrainResult:
-    """What :func:`train_reinforce` returns: final logits per seed, the policy at the recorded steps, and the
-    expected number of rewarded samples of each strategy summed over training (per seed)."""
+    """What :func:`train_reinforce` returns: final logits per run, the policy at the recorded steps, and the
+    expected number of rewarded samples of each strategy summed over training (per run)."""
 
-    logits: np.ndarray  # (seeds, S)
+    logits: np.ndarray  # (runs, S)
     steps: np.ndarray  # (n_records,)
-    probs: np.ndarray  # (n_records, seeds, S)
-    rewarded: np.ndarray  # (seeds, S): sum over steps of batch * pi_s * R_s
+    probs: np.ndarray  # (n_records, runs, S)
+    rewarded: np.ndarray  # (runs, S): sum over steps of batch * pi_s * R_s
 
     @property
     def final_probs(self) -> np.ndarray:
         return softmax(self.logits)
 
+    def subset(self, index) -> "TrainResult":
+        """The runs selected by ``index`` (a slice or an index array)."""
+        return TrainResult(logits=self.logits[index], steps=self.steps, probs=self.probs[:, index],
+                           rewarded=self.rewarded[index])
+
+
+def _per_run(name, value, m, check):
+    """A scalar or one value per run, validated by ``check`` and returned as an array of length ``m``."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(m, arr)
+    if arr.shape != (m,):
+        raise ParameterError(f"{name} has shape {arr.shape}; allowed: a scalar or one value per run ({m})")
+    for x in np.unique(arr):
+        check(name, x)
+    return arr
+
 
 def train_reinforce(logits0, rates, *, seeds, steps: int, batch: int = 32, lr: float = 0.5,
-                    entropy_bonus: float = 0.0, curriculum_rates=None, curriculum_steps: int = 0,
+                    entropy_bonus=0.0, curriculum_rates=None, curriculum_steps=0,
                     record_every: int = 10, chunk: int = 100) -> TrainResult:
     """REINFORCE with a batch-mean baseline on the shared softmax, for ``len(seeds)`` independent runs at once.
 
     ``seeds``: a list of :class:`numpy.random.SeedSequence`, one per run; run ``j`` draws its strategies and
     rewards from its own stream only (uniforms in blocks of ``chunk`` steps, which concatenate to the same stream
     whatever the block size), so it gives the same result whether it is trained alone or with others.
+    ``logits0``: the starting logits, shape ``(S,)`` for all runs or ``(runs, S)``.
     ``rates``: the mean solve rate of each strategy (what a uniformly drawn problem gives); for the first
     ``curriculum_steps`` steps ``curriculum_rates`` is used instead. ``entropy_bonus`` adds
-    ``lr * entropy_bonus * dH/dlogits`` each step.
+    ``lr * entropy_bonus * dH/dlogits`` each step. ``entropy_bonus`` and ``curriculum_steps`` may be scalars or
+    one value per run, so that runs with different settings share one batched loop.
     """
     steps = integer("steps", steps, minimum=1)
     batch = integer("batch", batch, minimum=2)
     lr = real("lr", lr, minimum=0)
-    entropy_bonus = real("entropy_bonus", entropy_bonus, minimum=0)
     record_every = integer("record_every", record_every, minimum=1)
     chunk = integer("chunk", chunk, minimum=1)
-    curriculum_steps = integer("curriculum_steps", curriculum_steps, minimum=0, maximum=steps)
     rates = np.asarray(probability("rates", rates), dtype=float)
-    if curriculum_steps and curriculum_rates is None:
-        raise ParameterError("curriculum_steps > 0 needs curriculum_rates")
-    cur_rates = rates if curriculum_rates is None else np.asarray(probability("curriculum_rates", curriculum_rates))
-    z0 = np.asarray(logits0, dtype=float)
-    if z0.ndim != 1 or z0.shape != rates.shape or cur_rates.shape != rates.shape:
-        raise ParameterError(f"logits0 {z0.shape}, rates {rates.shape} and curriculum_rates must be 1-d and equal")
     seeds = list(seeds)
     if not seeds:
         raise ParameterError("seeds is empty; allowed: at least one SeedSequence")
+    m, S = len(seeds), rates.size
+    beta = _per_run("entropy_bonus", entropy_bonus, m, lambda n, x: real(n, x, minimum=0))
+    cur_steps = _per_run("curriculum_steps", curriculum_steps, m,
+                         lambda n, x: integer(n, x, minimum=0, maximum=steps)).astype(int)
+    if cur_steps.any() and curriculum_rates is None:
+        raise ParameterError("curriculum_steps > 0 needs curriculum_rates")
+    cur_rates = rates if curriculum_rates is None else np.asarray(probability("curriculum_rates", curriculum_rates))
+    z0 = np.asarray(logits0, dtype=float)
+    if z0.ndim == 1:
+        z0 = np.tile(z0, (m, 1))
+    if z0.shape != (m, S) or rates.ndim != 1 or cur_rates.shape != rates.shape:
+        raise ParameterError(f"logits0 {z0.shape} must be (S,) or (runs, S) with S = len(rates) = {S}, and "
+                             f"curriculum_rates {cur_rates.shape} like rates")
     rngs = [np.random.default_rng(s) for s in seeds]
-    m, S = len(seeds), z0.size
-    z = np.tile(z0, (m, 1))
+    z = z0.copy()
     rewarded = np.zeros((m, S))
     rec_steps, rec_probs = [0], [softmax(z)]
     offsets = np.arange(m)[:, None]
+    use_entropy = bool(beta.any())
     t = 0
     while t < steps:
         c = min(chunk, steps - t)
         u = np.stack([rng.random((c, batch, 2)) for rng in rngs], axis=1)  # (c, m, B, 2)
         for i in range(c):
-            R = cur_rates if t < curriculum_steps else rates
+            R = np.where((t < cur_steps)[:, None], cur_rates, rates)  # (m, S)
             pi = softmax(z)
             rewarded += batch * pi * R
             cum = np.cumsum(pi, axis=1)
             strat = np.zeros((m, batch), dtype=np.intp)  # inverse-CDF sample: count the cumulative sums below u
             for s in range(S - 1):
                 strat += u[i, :, :, 0] >= cum[:, s:s + 1]
-            reward = (u[i, :, :, 1] < R[strat]).astype(float)
+            reward = (u[i, :, :, 1] < np.take_along_axis(R, strat, axis=1)).astype(float)
             adv = reward - reward.mean(axis=1, keepdims=True)
             step = np.bincount((strat + offsets * S).ravel(), weights=adv.ravel(), minlength=m * S)
             step = step.reshape(m, S) / batch
-            if entropy_bonus:
-                step = step + entropy_bonus * entropy_gradient(z)
+            if use_entropy:
+                step = step + beta[:, None] * entropy_gradient(z)
             z = z + lr * step
             t += 1
             if t % record_every == 0 or t == steps:
@@ -267,9 +292,12 @@ def pass_at_k_exact(probs, solve, ks) -> np.ndarray:
     q = problem_pass_rates(probs, solve).ravel()
     with np.errstate(divide="ignore"):
         logfail = np.log1p(-np.minimum(q, 1.0))  # -inf where q = 1
-    out = np.empty(ks.size)
-    for j, k in enumerate(ks.ravel()):
-        out[j] = -np.mean(np.expm1(k * logfail))
+    flat = ks.ravel()
+    out = np.empty(flat.size)
+    block = max(1, 2_000_000 // max(q.size, 1))
+    for j in range(0, flat.size, block):
+        kb = flat[j:j + block]
+        out[j:j + block] = -np.expm1(np.outer(kb, logfail)).mean(axis=1)
     return out.reshape(ks.shape)
 
 
@@ -284,6 +312,7 @@ def sample_correct_counts(probs, solve, n: int, seeds) -> np.ndarray:
     return np.stack([np.random.default_rng(s).binomial(n, row) for s, row in zip(seeds, q)])
 
 
+@lru_cache(maxsize=8)
 def _log_fail_table(n: int, kmax: int) -> np.ndarray:
     """``L[c, k-1] = log(C(n-c, k) / C(n, k)) = sum_{i=n-c+1}^{n} log(1 - k/i)`` for c = 0..n, k = 1..kmax
     (``-inf`` when ``n - c < k``): the product form of Chen et al. (2021), in log space."""
@@ -292,6 +321,7 @@ def _log_fail_table(n: int, kmax: int) -> np.ndarray:
     with np.errstate(divide="ignore"):
         terms = np.where(i > k, np.log1p(-np.minimum(k / i, 1.0)), -np.inf)
     table = np.vstack([np.zeros((1, kmax)), np.cumsum(terms, axis=0)])
+    table.setflags(write=False)  # cached: shared between calls
     return table
 
 

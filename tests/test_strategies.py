@@ -244,3 +244,25 @@ def test_crossover_k():
     assert st.crossover_k(np.array([0.2, 1.0, 1.0]), np.array([0.9, 1.0, 1.0 - 1e-12]), np.array([1, 2, 3])) is None
     with pytest.raises(ParameterError, match="1-d arrays"):
         st.crossover_k(base, trained[:3], ks)
+
+
+def test_per_run_settings_match_separate_calls():
+    """Runs with different starts, entropy bonuses and curricula batched together equal separate calls."""
+    R = np.array([0.45, 0.7, 0, 0, 0, 0])
+    hard = np.array([0.0, 0.7, 0, 0, 0, 0])
+    z_a = st.base_logits(0.2, 0.01, 4)
+    z_b = st.warm_start(z_a, st.GENERAL, 3, 0.5)
+    ss = np.random.SeedSequence(21).spawn(3)
+    kw = dict(steps=80, batch=8, lr=0.5, curriculum_rates=hard)
+    both = st.train_reinforce(np.stack([z_a, z_b, z_a]), R, seeds=ss, entropy_bonus=[0.0, 0.0, 0.3],
+                              curriculum_steps=[40, 0, 0], **kw)
+    sep = [st.train_reinforce(z_a, R, seeds=ss[:1], curriculum_steps=40, **kw),
+           st.train_reinforce(z_b, R, seeds=ss[1:2], **kw),
+           st.train_reinforce(z_a, R, seeds=ss[2:], entropy_bonus=0.3, **kw)]
+    for j, res in enumerate(sep):
+        assert np.array_equal(both.subset([j]).logits, res.logits)
+        assert np.array_equal(both.subset(slice(j, j + 1)).rewarded, res.rewarded)
+    with pytest.raises(ParameterError, match="entropy_bonus has shape"):
+        st.train_reinforce(z_a, R, seeds=ss, entropy_bonus=[0.1, 0.2], **kw)
+    with pytest.raises(ParameterError, match="curriculum_steps=81"):
+        st.train_reinforce(z_a, R, seeds=ss, curriculum_steps=81, **kw)
