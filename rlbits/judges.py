@@ -159,6 +159,9 @@ def simulate_revision(m, d0, d, feedback, rng, n_runs, max_rounds=10**6):
     bits = np.zeros(n_runs)
     h_d = binary_entropy(d)
     h_full = binary_entropy((1.0 - d) ** m)
+    j_all = np.arange(m, 0, -1)  # the score hill-climber's states, from m defects down to 1
+    down_all, up_all = j_all / m * (1.0 - d), (m - j_all) / m * d
+    h_all = _entropy_bits(np.stack([down_all, up_all, 1.0 - down_all - up_all]), axis=0)
     for i in range(n_runs):
         k = int((rng.random(m) < d0).sum())
         if k == 0:
@@ -170,11 +173,8 @@ def simulate_revision(m, d0, d, feedback, rng, n_runs, max_rounds=10**6):
             g = rng.geometric(1.0 - d, size=k)
             rounds[i], rewrites[i], bits[i] = g.max(), g.sum(), g.sum() * h_d
         else:  # from j defects, rounds until the next removal are geometric with success j (1-d) / m
-            j = np.arange(k, 0, -1)
-            down, up = j / m * (1.0 - d), (m - j) / m * d
-            g = rng.geometric(down)
-            h = _entropy_bits(np.stack([down, up, 1.0 - down - up]), axis=0)
-            rounds[i], rewrites[i], bits[i] = g.sum(), g.sum(), float(g @ h)
+            g = rng.geometric(down_all[m - k:])
+            rounds[i], rewrites[i], bits[i] = g.sum(), g.sum(), float(g @ h_all[m - k:])
         if rounds[i] > max_rounds:
             raise ValueError(f"max_rounds={max_rounds} exceeded; raise it")
     return rounds, rewrites, bits
