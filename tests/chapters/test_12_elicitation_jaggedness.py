@@ -85,6 +85,8 @@ def test_regimes_and_crossovers(r, tag, pg):
 def test_rarer_starts_give_later_crossovers(r):
     ks = [r[f"{t}_crossover_k"] for t in ("pg_0p03", "pg_0p01", "pg_0p001", "pg_0p0001")]
     assert ks == sorted(ks)
+    assert r["crossover_k_smallest"] == min(ks) and r["crossover_k_largest"] == max(ks)
+    assert r["n_settings_with_crossover"] == len(ks) and r["n_settings"] == len(SETTINGS)
 
 
 def test_bridges(r):
