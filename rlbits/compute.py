@@ -276,19 +276,29 @@ def samples_per_decade(rates: np.ndarray, learner: str, edges: np.ndarray) -> np
 def simulate_rl_samples(V, eta, p_end, rng: np.random.Generator) -> tuple[int, np.ndarray]:
     """A simulation of tabular REINFORCE (0/1 reward, no baseline) with all ``V`` logits, from a uniform start, one
     sample per update, until the pass rate reaches ``p_end``. Returns the samples used and the samples spent at each
-    pass rate visited (a check of the geometric-waiting argument, which it does not use)."""
+    pass rate visited (a check of the geometric-waiting argument, which it does not use).
+
+    Every sample is drawn from the full softmax over ``V`` answers. A failure (reward 0) leaves the logits unchanged,
+    so the samples between two successes are drawn from the same distribution, in chunks.
+    """
     V, eta, p_end = _check_dyn(V, eta, p_end)
     z = np.zeros(V)
-    n, spent, waited = 0, [], 0
+    n, spent = 0, []
     while True:
         q = np.exp(z - z.max())
         q /= q.sum()
         if q[0] >= p_end:
             return n, np.asarray(spent, dtype=float)
-        a = min(int(np.searchsorted(np.cumsum(q), rng.random(), side="right")), V - 1)
-        n += 1
-        waited += 1
-        if a == 0:  # answer 0 is correct: reward 1, update eta (e_0 - q); a failure leaves z unchanged
-            z += eta * (np.eye(1, V, 0)[0] - q)
-            spent.append(waited)
-            waited = 0
+        cdf = np.cumsum(q)
+        waited, chunk = 0, max(16, int(2.0 / q[0]))
+        while True:
+            a = np.minimum(np.searchsorted(cdf, rng.random(chunk) * cdf[-1], side="right"), V - 1)
+            hits = np.flatnonzero(a == 0)  # answer 0 is correct
+            if hits.size:
+                waited += int(hits[0]) + 1
+                break
+            waited += chunk
+        n += waited
+        spent.append(waited)
+        z -= eta * q  # the update of the success: eta (e_0 - q)
+        z[0] += eta

@@ -213,8 +213,8 @@ def sgd_steps_to_target(rng: np.random.Generator, lang: MarkovLanguage, batch: i
     cdf = np.cumsum(joint)
     excess = _Excess(lang)
     W = np.zeros((lang.K, lang.K))
+    Q = softmax_rows(W)
     for step in range(1, max_steps + 1):
-        Q = softmax_rows(W)
         W -= lr * batch_gradient(Q, sample_counts(rng, joint, batch, cdf))
         Q = softmax_rows(W)
         if not np.all(np.isfinite(Q)):
