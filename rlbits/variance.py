@@ -232,3 +232,39 @@ def samples_to_reach(times, rates, target: float) -> float:
     target = probability("target", target)
     hit = np.flatnonzero(np.asarray(rates) >= target)
     return float(times[hit[0]]) if hit.size else math.inf
+
+
+def penalised_topk_run(theta0, answer: int, k: int, lr: float, n_samples: int, rng: np.random.Generator,
+                       fail_reward: float = -1.0):
+    """Per-sample REINFORCE from a top-k sampler with reward 1 for a pass and ``fail_reward`` for a fail (no baseline).
+
+    Unlike a 0/1 reward, a negative ``fail_reward`` moves the logits after every failure: the sampled answer is pushed
+    down and the rest of the kept set up, so the kept set can change. Returns ``(entry, actions, theta)``: the sample
+    index at which the answer first enters the top-k (``None`` if it never does within ``n_samples``), the sampled
+    answers up to then, and the logits at that point. Until entry every reward is ``fail_reward`` whichever excluded answer is correct, so the sequence of
+    updates cannot depend on the answer: runs with the same stream and different excluded answers are identical.
+    """
+    theta = np.array(theta0, dtype=float)
+    V = theta.size
+    answer = integer("answer", answer, minimum=0, maximum=V - 1)
+    k = integer("k", k, minimum=1, maximum=V)
+    lr = real("lr", lr, minimum=0.0, open_low=True)
+    n_samples = integer("n_samples", n_samples, minimum=1)
+    fail_reward = real("fail_reward", fail_reward)
+    u = rng.random(n_samples)
+    actions = []
+    for t in range(n_samples):
+        keep = np.argpartition(-theta, k - 1)[:k] if k < V else np.arange(V)
+        if np.any(keep == answer):
+            return t, np.array(actions, dtype=np.int64), theta
+        x = theta[keep]
+        z = np.exp(x - x.max())
+        pol = z / z.sum()
+        i = min(int(np.searchsorted(np.cumsum(pol), u[t])), k - 1)
+        a = int(keep[i])
+        actions.append(a)
+        adv = 1.0 if a == answer else fail_reward
+        step = -adv * pol
+        step[i] += adv
+        theta[keep] += lr * step
+    return None, np.array(actions, dtype=np.int64), theta

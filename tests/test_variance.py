@@ -203,3 +203,28 @@ def test_pass_rate_at_and_samples_to_reach():
 def test_bad_inputs_raise(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_penalised_run_cannot_depend_on_an_excluded_answer():
+    theta, _ = _start(V=80)
+    order = np.argsort(-theta, kind="stable")
+    runs = [variance.penalised_topk_run(theta, int(order[r]), 10, 0.5, 400, np.random.default_rng(4))
+            for r in (60, 79)]
+    (e1, a1, t1), (e2, a2, t2) = runs
+    assert e1 is None and e2 is None
+    assert np.array_equal(a1, a2) and np.array_equal(t1, t2)
+    # with reward 0 for a fail (no penalty) nothing moves at all
+    e0, a0, t0 = variance.penalised_topk_run(theta, int(order[60]), 10, 0.5, 400, np.random.default_rng(4),
+                                             fail_reward=0.0)
+    assert e0 is None and np.array_equal(t0, theta)
+
+
+def test_penalised_run_lets_a_near_answer_in():
+    theta, _ = _start(V=80)
+    order = np.argsort(-theta, kind="stable")
+    entries = [variance.penalised_topk_run(theta, int(order[10]), 10, 0.5, 5000, np.random.default_rng(s))[0]
+               for s in range(5)]
+    assert all(e is not None for e in entries)
+    # the logits' sum over the kept set is conserved by each update (the score sums to zero)
+    e, a, th = variance.penalised_topk_run(theta, int(order[70]), 10, 0.5, 50, np.random.default_rng(0))
+    assert th.sum() == pytest.approx(theta.sum(), abs=1e-9)

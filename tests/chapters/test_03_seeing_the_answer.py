@@ -95,3 +95,12 @@ def test_verdicts(r):
     assert r["verdict_C10"] == "holds"
     for claim in ("C09", "C10"):
         assert r[f"verdict_{claim}_quantity"] in r
+
+
+def test_failure_penalty(r):
+    assert r["penalty_same_updates_for_other_answer"] == 1
+    assert r["penalty_near_entered"] == r["penalty_runs"]
+    assert 0 < r["penalty_near_median_entry"] < r["penalty_samples"]
+    assert r["penalty_far_entered"] == 0
+    assert 0.5 < r["penalty_far_max_prob"] <= 1.0
+    assert r["trunc_underflow_temperature"] > 0
