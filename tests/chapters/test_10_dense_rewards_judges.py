@@ -126,3 +126,14 @@ def test_verdicts(r):
     for claim, outcome in expected.items():
         assert r[f"verdict_{claim}"] == outcome
         assert r[f"verdict_{claim}_quantity"] in r
+
+
+def test_first_report_entropies(r):
+    m, d0 = r["m"], r["d0"]
+    pmf = [math.comb(m, k) * d0**k * (1 - d0) ** (m - k) for k in range(m + 1)]
+    score = -sum(p * math.log2(p) for p in pmf if p > 0)
+    assert r["first_report_bits_rubric"] == pytest.approx(m * H(d0), rel=1e-12)
+    assert r["first_report_bits_score"] == pytest.approx(score, rel=1e-12)
+    assert r["first_report_bits_passfail"] == pytest.approx(H((1 - d0) ** m), rel=1e-12)
+    assert r["first_report_bits_passfail"] < r["first_report_bits_score"] < math.log2(m + 1) \
+        < r["first_report_bits_rubric"]
