@@ -178,3 +178,16 @@ def best_k_for_episode_bits(p):
     ``k* = ln 2 / -ln(1 - p)``."""
     p = probability("p", p, open_low=True, open_high=True)
     return _LN2 / -math.log1p(-p)
+
+
+def any_of_k_costs(path, k):
+    """Expected episodes and attempts to walk a learner's ``path`` of pass rates when each episode is ``k``
+    attempts, rewarded if any passes, and a rewarded episode makes one update (an SL step on a passing attempt, as in
+    rejection-sampling fine-tuning). At state ``p_j`` the episodes to the next update are geometric with rate
+    ``pass@k(p_j)``, so the means are ``sum_j 1 / pass@k(p_j)`` episodes and ``k`` times that in attempts
+    (``path[-1]`` is the final state, not waited at). With ``k = 1`` this is plain REINFORCE's ``sum_j 1/p_j``.
+    """
+    k = real("k", k, minimum=1)
+    p = np.asarray(probability("path", np.asarray(path, dtype=float)[:-1], open_low=True), dtype=float)
+    episodes = float(np.sum(1.0 / pass_at_k(p, k)))
+    return episodes, k * episodes

@@ -139,3 +139,21 @@ def test_any_of_k_bits_peak():
 def test_bad_inputs(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_any_of_k_costs():
+    path = np.array([1e-5, 1e-3, 0.1, 0.5, 0.95])
+    ep1, at1 = passk.any_of_k_costs(path, 1)
+    assert ep1 == at1 == pytest.approx(np.sum(1 / path[:-1]))
+    prev_ep = ep1
+    for k in [2, 10, 100, 1000]:
+        ep, at = passk.any_of_k_costs(path, k)
+        assert at == pytest.approx(k * ep)
+        assert ep < prev_ep  # fewer episodes (updates are waited for less often) ...
+        assert at >= at1 * (1 - 1e-12)  # ... but never fewer attempts: 1 - (1-p)^k <= k p
+        prev_ep = ep
+    # small-p limit: k attempts at p cost about the same as one attempt each
+    ep, at = passk.any_of_k_costs(np.array([1e-9, 1.0]), 100)
+    assert at == pytest.approx(1e9, rel=1e-6)
+    with pytest.raises(ParameterError, match="k=0.5"):
+        passk.any_of_k_costs(path, 0.5)

@@ -97,3 +97,16 @@ def test_verdicts(r):
     assert r["verdict_C24"] == "holds"
     for claim in ("C12", "C24"):
         assert r[f"verdict_{claim}_quantity"] in r
+
+
+def test_any_of_k_costs(r):
+    V, lr, target = r["V"], r["lr"], r["p_target"]
+    path = sl_path(V, lr, r["warm0_p0"], target)[:-1]
+    single = sum(1 / q for q in path)
+    assert r["anyk_episodes_k1"] == pytest.approx(single, rel=1e-9)
+    for k in (100, 10_000):
+        episodes = sum(1 / (1 - (1 - q) ** k) for q in path)
+        assert r[f"anyk_episodes_k{k}"] == pytest.approx(episodes, rel=1e-9)
+        assert r[f"anyk_attempts_over_single_k{k}"] == pytest.approx(k * episodes / single, rel=1e-9)
+        assert r[f"anyk_attempts_over_single_k{k}"] >= 1
+    assert r["anyk_mc_episodes_mean"] == pytest.approx(r["anyk_exact_episodes_mean"], rel=0.02)
