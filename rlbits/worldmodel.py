@@ -6,7 +6,8 @@ Introduced in chapter 13, "Learning from everything you see".
 The environment is a *combination lock* with slips: states ``0..depth``, start ``0``, goal ``depth`` (absorbing).
 In every state one action (drawn at random per state) moves one step on; each other action sends the agent back to
 an earlier state (``0..s``, drawn once per state-action pair when the lock is built). With probability ``slip`` any
-action instead sends the agent back to a uniformly drawn state ``0..s`` (a slip never moves it forward). An episode lasts at most ``horizon`` steps and ends with one outcome: goal reached or not.
+action instead sends the agent back to a uniformly drawn state ``0..s`` (a slip never moves it forward).
+An episode lasts at most ``horizon`` steps and ends with one outcome: goal reached or not.
 
 Two streams of feedback come out of an episode:
 

@@ -20,7 +20,8 @@ def test_recession_threshold_solves_the_quadratic(r):
     Rh, Rg, ph = r["R_heuristic"], r["R_general"], r["p_heuristic_base"]
     # expanded by hand: -Rg p^2 + p (Rg + ph Rg - ph Rh) - ph Rh (1 - ph) = 0
     roots = np.roots([-Rg, Rg + ph * Rg - ph * Rh, -ph * Rh * (1 - ph)])
-    real = sorted(x.real for x in roots if abs(x.imag) < 1e-12 and 0 < x.real < 1)
+    real = sorted(x.real for x in roots if abs(x.imag) < 1e-12 and 0 < x.real < 1 - ph)
+    assert len(real) == 1
     assert r["p_general_recedes_below"] == pytest.approx(real[0], rel=1e-9)
 
 
