@@ -8,8 +8,8 @@
 - :func:`play_and_learn`: a toy learner whose skill is a policy over ``V`` moves at each of ``K`` decision points
   (one move right at each); its performance rating in a game is ``elo_per_move`` times the number of right moves it
   samples, and the game is won with the Elo probability against the opponent's performance. It learns by REINFORCE
-  from the 0/1 game outcome (no baseline), either against a frozen copy of itself (self-play) or against a fixed
-  opponent of given rating.
+  from the 0/1 game outcome (without a baseline, or minus the exact expected win rate), either against a frozen copy
+  of itself (self-play) or against a fixed opponent of given rating.
 """
 
 from __future__ import annotations
