@@ -26,7 +26,7 @@ def test_flop_ratios(r):
     assert r["samples_ratio_T1e5"] == pytest.approx(400_000 / 3, rel=1e-12)
     assert r["T_for_million_samples_ratio"] == pytest.approx(750_000)
     # attention: sum over the episode's tokens of 8N + 8 L t d, against an SL token of 6N + 6 L n_ctx d
-    N, L, d, ctx = r["N_params"], 80, 8192, r["sl_context"]
+    N, L, d, ctx = r["N_params"], r["n_layer"], r["d_model"], r["sl_context"]
     sl = 6 * N + 6 * L * ctx * d
     for T, key in ((10_000, "samples_ratio_attention_T1e4"), (100_000, "samples_ratio_attention_T1e5")):
         rl = 8 * N * T + 8 * L * d * T * (T + 1) / 2
@@ -81,6 +81,8 @@ def test_learning_dynamics_by_a_plain_loop(r):
     assert abs(r["dynamics_samples_rl"] / r["dynamics_samples_rl_continuum"] - 1) < eta
     # the simulation agrees with the geometric waiting times
     assert abs(r["mc_rl_samples_z"]) < 4 and r["mc_max_abs_z_per_success"] < 5
+    dof = r["mc_successes"]
+    assert r["mc_chi2_per_success"] < dof + 5 * math.sqrt(2 * dof)
 
 
 def test_models_disagree(r):
