@@ -166,3 +166,32 @@ def target_quality(targets, W, X):
     T = T / T.sum(axis=1, keepdims=True)
     mean, best = V.mean(axis=1), V.max(axis=1)
     return float(np.mean((T * V).sum(axis=1) - mean) / np.mean(best - mean))
+
+
+def run_recipe(W, Xs, gens_search, gens_games, positions, n_sims, X_test, c=1.0, rl_lr=1.0):
+    """The chapter-11 experiment: for each run (a set of positions ``Xs[r]`` and its generators), search every
+    position, fit policies on the visit distributions and on the chosen moves after each number of ``positions``
+    (warm-started from the previous fit), and train REINFORCE with one game and with ``n_sims`` games per position.
+
+    Returns ``(quality, search_quality)``: a dict of ``(runs, len(positions))`` arrays of held-out policy quality
+    (keys ``visits``, ``chosen``, ``outcome``, ``outcome_sims``) and the mean quality of the search's own moves.
+    """
+    runs, _, _ = Xs.shape
+    K = W.shape[0]
+    quality = {k: np.zeros((runs, len(positions))) for k in ("visits", "chosen")}
+    search_q = []
+    for r in range(runs):
+        X = Xs[r]
+        visits = ucb_search(win_prob(W, X), n_sims, gens_search[r], c=c)
+        chosen = np.eye(K)[visits.argmax(axis=1)]
+        search_q.append(target_quality(chosen, W, X))
+        th_v = th_c = None
+        for j, n in enumerate(positions):
+            th_v = fit_policy(X[:n], visits[:n] / n_sims, theta0=th_v)
+            th_c = fit_policy(X[:n], chosen[:n], theta0=th_c)
+            quality["visits"][r, j] = policy_quality(th_v, W, X_test)
+            quality["chosen"][r, j] = policy_quality(th_c, W, X_test)
+    for key, games, gens in (("outcome", 1, gens_games[0]), ("outcome_sims", n_sims, gens_games[1])):
+        policies = reinforce_policy(W, Xs, rl_lr, gens, positions, games=games)
+        quality[key] = np.array([[policy_quality(p, W, X_test) for p in run] for run in policies])
+    return quality, float(np.mean(search_q))

@@ -121,3 +121,14 @@ def test_bad_inputs():
         distill.teacher(10, 0.0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="estimator"):
         distill.sample_kl(np.array([0.5, 0.5]), 10, np.random.default_rng(0), 10, "map")
+
+
+def test_crossing():
+    x = np.array([1.0, 10.0, 100.0])
+    assert distill.crossing(x, 1.0 / x, 0.1) == pytest.approx(10.0)
+    assert distill.crossing(x, 1.0 / x, 10**-1.5) == pytest.approx(10**1.5)  # exact for a power law
+    assert distill.crossing(x, x, 31.6227766) == pytest.approx(31.6227766)  # rising curves cross from below
+    assert math.isnan(distill.crossing(x, 1.0 / x, 1e-3))
+    assert distill.crossing(x, 1.0 / x, 1.0) == 1.0  # already at the level
+    with pytest.raises(ValueError, match="positive"):
+        distill.crossing(x, -x, 0.1)

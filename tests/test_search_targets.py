@@ -82,3 +82,16 @@ def test_bad_inputs():
         st.fit_policy(np.ones((3, 2)), np.full((3, 2), 0.5), l2=0.0)
     with pytest.raises(ValueError, match="checkpoints"):
         st.reinforce_policy(np.ones((2, 2)), np.ones((1, 3, 2)), 1.0, [np.random.default_rng(0)], [5])
+
+
+def test_run_recipe_shapes_and_order(game):
+    W, X = game
+    gens = lambda seed: [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)]
+    Xs = np.stack([X[:300], X[300:600]])
+    quality, sq = st.run_recipe(W, Xs, gens(1), [gens(2), gens(3)], [30, 300], 20, X[2000:], c=1.0)
+    assert set(quality) == {"visits", "chosen", "outcome", "outcome_sims"}
+    assert all(v.shape == (2, 2) for v in quality.values())
+    assert 0 < sq <= 1
+    # more positions help every learner, and the soft target beats the one-hot one on average
+    assert all(quality[k][:, 1].mean() > quality[k][:, 0].mean() for k in quality)
+    assert quality["visits"].mean() > quality["chosen"].mean()
