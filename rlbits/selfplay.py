@@ -177,10 +177,12 @@ def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rati
             u = np.stack([rng.random((block, 2 * K + 1)) for rng in rngs])
         ug = u[:, g % block]
         cdf = np.cumsum(pi, axis=-1)
-        a = np.minimum((cdf < ug[:, :K, None]).sum(axis=-1), V - 1)
-        a_opp = np.minimum((cdf < ug[:, K:2 * K, None]).sum(axis=-1), V - 1)
+        # the learner's move (uniform ug[:, i]) and the copy's move (ug[:, K + i]) at each point, by inverse CDF
+        both = np.minimum((cdf[:, :, None, :] < ug[:, :2 * K].reshape(R, 2, K).transpose(0, 2, 1)[..., None])
+                          .sum(axis=-1), V - 1)
+        a = both[:, :, 0]
         m = (a == 0).sum(axis=1)
-        delta = elo_per_move * m - np.where(is_self, elo_per_move * (a_opp == 0).sum(axis=1), fixed)
+        delta = elo_per_move * m - np.where(is_self, elo_per_move * (both[:, :, 1] == 0).sum(axis=1), fixed)
         win = ug[:, 2 * K] < elo_win_prob(delta)
         wins += win
         grad = -pi
