@@ -56,6 +56,9 @@ def test_bits_per_episode(r):
 def test_learners(r):
     mb, mf = r["episodes_to_target_model_based"], r["episodes_to_target_model_free"]
     assert mb < mf
+    # the model-based learner learns while its outcomes carry (almost) nothing
+    assert 0 <= r["outcome_bits_mb_before_target"] < 1
+    assert 0 <= r["success_mb_while_exploring"] <= r["p_uniform_mean"]
     assert r["speedup_episodes"] == pytest.approx(mf / mb, rel=1e-12)
     # per bit, the outcome's bits were more often needed than the observations'
     assert r["relevant_share_outcome_bits"] > r["relevant_share_obs_bits"]
