@@ -210,3 +210,27 @@ def goodhart_flow(pi0, proxy, n_steps, lr, T=1, true_reward=None):
         z = z + lr * pi * (proxy - pi @ proxy)
     right = pis @ true
     return {"proxy": pis @ proxy, "right": right, "pass_rate": right**T, "pi": pis}
+
+
+def run_chain(T_list, p0, alpha, target, seeds, n_runs, T_value_max, beta=0.1):
+    """Chapter 10's experiment: the outcome, process and learned-value learners at every ``T`` in ``T_list``.
+
+    ``seeds`` is a :class:`numpy.random.SeedSequence`; the stream of learner ``j`` at chain length ``T`` is its
+    descendant with spawn key ``(j, T)``, and run ``i`` uses that stream's ``i``-th child, so adding runs or chain
+    lengths never changes the existing ones. The value learner runs only for
+    ``T <= T_value_max``. Returns ``{"outcome": {T: episodes}, "process": {...}, "value": {...},
+    "value_steps": {...}}`` with one array entry per run.
+    """
+    n_runs = integer("n_runs", n_runs, minimum=1)
+    learners = ("outcome", "process", "value")
+    runs = {"outcome": {}, "process": {}, "value": {}, "value_steps": {}}
+    for T in T_list:
+        def gens(name):
+            key = seeds.spawn_key + (learners.index(name), int(T))
+            child = np.random.SeedSequence(seeds.entropy, spawn_key=key)
+            return [np.random.default_rng(s) for s in child.spawn(n_runs)]
+        runs["outcome"][T] = outcome_episodes(T, p0, alpha, target, gens("outcome"))
+        runs["process"][T] = process_episodes(T, p0, alpha, target, gens("process"))
+        if T <= T_value_max:
+            runs["value"][T], runs["value_steps"][T] = value_episodes(T, p0, alpha, target, gens("value"), beta=beta)
+    return runs

@@ -140,3 +140,19 @@ def test_bad_goodhart_inputs():
         dense.goodhart_flow([0.5, 0.6], [1, 0], 10, 1.0)
     with pytest.raises(ValueError, match="signal"):
         dense.ode_episodes(5, 0.5, 0.5, 0.9, "value")
+
+
+def test_run_chain_adds_runs_without_changing_old_ones():
+    small = dense.run_chain([3, 6], 0.8, 0.5, 0.9, np.random.SeedSequence(9), 2, T_value_max=3)
+    big = dense.run_chain([3, 6], 0.8, 0.5, 0.9, np.random.SeedSequence(9), 5, T_value_max=3)
+    assert set(small["value"]) == {3}
+    for name in ("outcome", "process", "value", "value_steps"):
+        for T in small[name]:
+            assert np.array_equal(small[name][T], big[name][T][:2])
+
+
+def test_run_chain_streams_do_not_depend_on_the_list_of_lengths():
+    a = dense.run_chain([4, 8], 0.8, 0.5, 0.9, np.random.SeedSequence(10), 3, T_value_max=8)
+    b = dense.run_chain([8], 0.8, 0.5, 0.9, np.random.SeedSequence(10), 3, T_value_max=8)
+    for name in ("outcome", "process", "value"):
+        assert np.array_equal(a[name][8], b[name][8])
