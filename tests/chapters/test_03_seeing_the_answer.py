@@ -40,9 +40,11 @@ def test_waiting_times(r):
     # the essay's figure is within 1% of the exact one
     assert abs(r["n95"] / 300_000 - 1) < 0.01
     # Monte Carlo: within 5 standard errors of 95%, and the standard error is the binomial one
-    se = math.sqrt(0.95 * 0.05 / r["mc_runs"])
-    assert r["mc_frac_within_n95_se"] == pytest.approx(se, rel=1e-12)
-    assert abs(r["mc_frac_within_n95"] - 0.95) < 5 * se
+    exp = float(1 - (1 - mpmath.mpf(p)) ** r["n95"])
+    assert r["mc_frac_expected"] == pytest.approx(exp, rel=1e-12)
+    se = math.sqrt(exp * (1 - exp) / r["mc_runs"])
+    assert r["mc_frac_within_n95_se"] == pytest.approx(se, rel=1e-9)
+    assert abs(r["mc_frac_within_n95"] - exp) < 5 * se
     assert abs(r["mc_mean_wait"] * p - 1) < 5 / math.sqrt(r["mc_runs"])
 
 
@@ -99,6 +101,7 @@ def test_verdicts(r):
 
 def test_failure_penalty(r):
     assert r["penalty_same_updates_for_other_answer"] == 1
+    assert r["penalty_compared_samples"] == r["penalty_samples"]
     assert r["penalty_near_entered"] == r["penalty_runs"]
     assert 0 < r["penalty_near_median_entry"] < r["penalty_samples"]
     assert r["penalty_far_entered"] == 0
