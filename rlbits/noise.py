@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from rlbits.language import MarkovLanguage, softmax_rows, stationary_distribution
+from rlbits.language import MarkovLanguage, log_softmax_rows, softmax_rows, stationary_distribution
 from rlbits.validate import ParameterError, integer, probability, real
 
 
@@ -99,11 +99,14 @@ def joint_distribution(lang: MarkovLanguage) -> np.ndarray:
 def sample_counts(rng: np.random.Generator, joint: np.ndarray, batch: int, cdf: np.ndarray | None = None) -> np.ndarray:
     """The count matrix ``N[c, y]`` of a batch of ``batch`` i.i.d. pairs, shape (K, K).
 
-    Draws ``batch`` uniforms and inverts the cumulative ``cdf`` of ``joint`` (pass it to save the cumulative sum), so a
-    batch costs ``O(batch log K + K^2)``.
+    Small batches invert the cumulative ``cdf`` of ``joint`` at ``batch`` uniforms (pass ``cdf`` to save the
+    cumulative sum); batches larger than the number of cells draw one multinomial vector instead, so a batch costs
+    ``O(min(batch log K, K^2) + K^2)``. Both are exact draws of the same distribution.
     """
     batch = integer("batch", batch, minimum=1)
     K = int(round(math.sqrt(joint.size)))
+    if batch > joint.size:
+        return rng.multinomial(batch, joint).reshape(K, K).astype(np.float64)
     if cdf is None:
         cdf = np.cumsum(joint)
     idx = np.minimum(np.searchsorted(cdf, rng.random(batch) * cdf[-1], side="right"), joint.size - 1)
@@ -158,19 +161,6 @@ def estimate_noise_scale(rng: np.random.Generator, lang: MarkovLanguage, W, b_sm
     return out
 
 
-class _Excess:
-    """The exact excess loss (bits) from predictions ``Q``, using only the cells the language can produce."""
-
-    def __init__(self, lang: MarkovLanguage):
-        self.idx = np.flatnonzero(lang.P.ravel() > 0)
-        self.w = joint_distribution(lang)[self.idx] / math.log(2.0)
-        self.const = lang.entropy_rate("bits")
-
-    def __call__(self, Q: np.ndarray) -> float:
-        with np.errstate(divide="ignore"):
-            return float(-(self.w * np.log(Q.ravel()[self.idx])).sum() - self.const)
-
-
 def lr_schedule(step, lr: float, decay_steps: float | None):
     """Learning rate at 1-based ``step``: constant ``lr``, or ``lr / (1 + step / decay_steps)`` (a 1/t decay, under
     which SGD converges instead of settling in a noise ball)."""
@@ -203,68 +193,86 @@ def sgd_path(rng: np.random.Generator, lang: MarkovLanguage, batch: int, lr: flo
 
 def sgd_steps_to_target(rng: np.random.Generator, lang: MarkovLanguage, batch: int, lr: float, target: float,
                         max_steps: int) -> int:
-    """Minibatch SGD with constant learning rate ``lr`` from ``W = 0`` until the exact excess loss (bits) first falls
-    to ``target``; returns the number of steps, or ``-1`` if it has not after ``max_steps``."""
+    """Minibatch SGD with constant learning rate ``lr`` from ``W = 0`` until the exact excess loss (bits),
+    ``sum_c pi_c KL(P_c || q_c)``, first falls to ``target``; returns the number of steps, or ``-1`` if it has not
+    after ``max_steps``."""
     batch = integer("batch", batch, minimum=1)
     lr = real("lr", lr, minimum=0.0, open_low=True)
     target = real("target", target, minimum=0.0, open_low=True)
     max_steps = integer("max_steps", max_steps, minimum=1)
+    K = lang.K
     joint = joint_distribution(lang)
     cdf = np.cumsum(joint)
-    excess = _Excess(lang)
-    W = np.zeros((lang.K, lang.K))
+    with np.errstate(divide="ignore"):
+        logP = np.where(lang.P > 0, np.log(np.where(lang.P > 0, lang.P, 1.0)), 0.0)
+    A = joint.reshape(K, K) / math.log(2.0)  # pi_c P_c(y), for the excess loss in bits
+    W = np.zeros((K, K))
     Q = softmax_rows(W)
     for step in range(1, max_steps + 1):
         W -= lr * batch_gradient(Q, sample_counts(rng, joint, batch, cdf))
-        Q = softmax_rows(W)
-        if not np.all(np.isfinite(Q)):
+        logq = log_softmax_rows(W)
+        if not np.isfinite(logq).all():
             return -1
-        if excess(Q) <= target:
+        if (A * (logP - logq)).sum() <= target:
             return step
+        Q = np.exp(logq)
     return -1
 
 
 def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, batches, lrs, target: float,
                         n_seeds: int, max_steps: int) -> dict:
-    """Steps to a target excess loss for each batch size, with the learning rate tuned over the grid ``lrs``.
+    """Steps to a target excess loss for each batch size, with the learning rate tuned on the grid ``lrs``.
 
-    Each (batch, lr, seed) run has its own stream, spawned from ``seeds`` in that order, so adding batch sizes,
-    learning rates or seeds does not change the other runs. A (batch, lr) pair scores the mean steps over its
-    ``n_seeds`` runs (infinite if one fails). Runs stop once they can no longer beat the best pair found so far for
-    their batch size (branch and bound): the minimum over the grid is the same as with full runs.
-    Returns ``steps`` (batches x lrs, mean steps, ``inf`` when worse than the best or failed), ``best_steps`` and
-    ``best_lr`` per batch size.
+    Each (batch, lr, seed) run has its own stream, spawned from ``seeds`` in that order, so adding batch sizes or
+    seeds does not change the other runs. A (batch, lr) pair scores the mean steps over its ``n_seeds`` runs
+    (infinite if one fails within ``max_steps``).
+
+    The tuning is a local search on the (sorted) grid: starting from the rate closest to the previous batch size's
+    best, it steps up the grid while the score improves, then down likewise (steps to a target are unimodal in the
+    learning rate here: too small is slow, too large stalls in a noise ball). Runs stop as soon as they can no
+    longer beat the best score so far (branch and bound), which changes the cost, never the scores compared.
+    Returns ``steps`` (batches x lrs: mean steps; ``inf`` if not evaluated, failed, or beaten), ``evaluated`` (the
+    pairs tried), ``best_steps`` and ``best_lr`` per batch size.
     """
     batches = [integer("batch", b, minimum=1) for b in batches]
-    lrs = [real("lr", lr, minimum=0.0, open_low=True) for lr in lrs]
+    lrs = np.sort([real("lr", lr, minimum=0.0, open_low=True) for lr in lrs])
     n_seeds = integer("n_seeds", n_seeds, minimum=1)
+    max_steps = integer("max_steps", max_steps, minimum=1)
     streams = seeds.spawn(len(batches))
     steps = np.full((len(batches), len(lrs)), np.inf)
+    evaluated = np.zeros((len(batches), len(lrs)), dtype=bool)
     best_steps, best_lr = np.full(len(batches), np.inf), np.full(len(batches), np.nan)
-    log_lrs = np.log(lrs)
-    start = float(log_lrs.min())
+    start = float(np.log(lrs[0]))
     for i, B in enumerate(batches):
         per_lr = streams[i].spawn(len(lrs))
-        # search outward from the previous batch size's best rate, to set a tight bound early (only the cost
-        # depends on this order, not the result)
-        order = np.argsort(np.abs(log_lrs - start), kind="stable")
-        for j in order:
-            runs = per_lr[j].spawn(n_seeds)
+
+        def score(j):
+            evaluated[i, j] = True
             cap = max_steps if not np.isfinite(best_steps[i]) else int(math.ceil(best_steps[i] * n_seeds))
             total = 0
-            for r in runs:
+            for r in per_lr[j].spawn(n_seeds):
                 s = sgd_steps_to_target(np.random.default_rng(r), lang, B, lrs[j], target, max(cap - total, 1))
                 if s < 0:
-                    total = math.inf
-                    break
+                    return math.inf
                 total += s
-            if np.isfinite(total):
-                steps[i, j] = total / n_seeds
-                if steps[i, j] < best_steps[i]:
-                    best_steps[i], best_lr[i] = steps[i, j], lrs[j]
+            steps[i, j] = total / n_seeds
+            if steps[i, j] < best_steps[i]:
+                best_steps[i], best_lr[i] = steps[i, j], lrs[j]
+                return steps[i, j]
+            return math.inf
+
+        j0 = int(np.argmin(np.abs(np.log(lrs) - start)))
+        score(j0)
+        for direction in (1, -1):
+            j = j0 + direction
+            while 0 <= j < len(lrs):
+                had_best = np.isfinite(best_steps[i])
+                if not np.isfinite(score(j)) and had_best:
+                    break  # no improvement: the optimum lies behind us
+                j += direction
         if np.isfinite(best_steps[i]):
             start = math.log(best_lr[i])
-    return {"steps": steps, "best_steps": best_steps, "best_lr": best_lr}
+    return {"steps": steps, "evaluated": evaluated, "best_steps": best_steps, "best_lr": best_lr}
 
 
 def tradeoff_steps(B, s_min: float, b_crit: float):

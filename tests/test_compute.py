@@ -182,3 +182,11 @@ def test_validation():
         compute.bits_per_flop_gap(1.0, 10)
     with pytest.raises(ParameterError, match="learner="):
         compute.dynamics_spent(np.array([0.1, 0.2]), "ppo")
+
+
+def test_dynamics_agree_with_chapter_6_engine():
+    learners = pytest.importorskip("rlbits.learners")
+    for V, eta, p_end in [(10, 0.5, 0.9), (100_000, 0.1, 0.99), (1000, 1.0, 0.999)]:
+        rates = compute.softmax_dynamics(V, eta, p_end)
+        p, _ = learners.pass_rate(learners.sl_gaps(V, p_end, eta), V)
+        assert len(p) == len(rates) and np.allclose(p, rates, rtol=1e-11)

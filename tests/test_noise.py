@@ -145,13 +145,12 @@ def test_tradeoff_fit_recovers_parameters():
         noise.fit_tradeoff([1.0], [2.0])
 
 
-def test_tradeoff_experiment_streams_and_bound(lang):
-    lrs = [2.0, 8.0, 32.0]
-    ss = np.random.SeedSequence(9)
-    small = noise.tradeoff_experiment(ss, lang, [16, 256], lrs, 0.5, 2, 5000)
+def test_tradeoff_experiment_streams_and_search(lang):
+    lrs = [2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+    small = noise.tradeoff_experiment(np.random.SeedSequence(9), lang, [16, 256], lrs, 0.5, 2, 5000)
     more = noise.tradeoff_experiment(np.random.SeedSequence(9), lang, [16, 256, 1024], lrs, 0.5, 2, 5000)
     assert np.array_equal(small["best_steps"], more["best_steps"][:2])
-    # branch and bound gives the minimum of the full grid, run without caps on the same streams
+    # the full grid, run without caps on the same streams: the local search finds its minimum
     streams = np.random.SeedSequence(9).spawn(2)
     for i, B in enumerate([16, 256]):
         per_lr = streams[i].spawn(len(lrs))
@@ -161,6 +160,11 @@ def test_tradeoff_experiment_streams_and_bound(lang):
                     for r in per_lr[j].spawn(2)]
             full.append(np.mean(runs) if min(runs) > 0 else np.inf)
         assert small["best_steps"][i] == min(full)
+        assert small["best_lr"][i] == lrs[int(np.argmin(full))]
+        # every evaluated score is the uncapped one or worse than the best
+        ev = small["evaluated"][i]
+        assert np.all((small["steps"][i][ev] == np.array(full)[ev]) | (small["steps"][i][ev] >= min(full)))
+        assert ev.sum() < len(lrs) or i == 0
 
 
 def test_reinforce_noise_scale_by_enumeration():
