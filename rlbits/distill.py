@@ -154,6 +154,8 @@ def train_student(q, n_steps, method, lr, rngs, checkpoints):
     checkpoints = np.asarray(checkpoints, dtype=int)
     if checkpoints.min() < 0 or checkpoints.max() > n_steps:
         raise ValueError(f"checkpoints must lie in [0, n_steps={n_steps}]")
+    if not callable(lr):
+        lr = real("lr", lr, minimum=0.0, open_low=True)
     rate = lr if callable(lr) else (lambda k: lr)
     S, V = len(rngs), q.size
     U = np.stack([rng.random((n_steps, 2)) for rng in rngs], axis=1) if method != "soft" else None

@@ -93,6 +93,9 @@ def grade_information(K, sigma, n_grid=4001, q_max=8.0):
 
 def simulate_grades(K, sigma, n, rng):
     """Monte-Carlo pairs: returns ``(g1, g2, better)`` arrays of length ``n`` (a check of :func:`grade_information`)."""
+    K = integer("K", K, minimum=2, maximum=10_000)
+    sigma = real("sigma", sigma, minimum=0.0)
+    n = integer("n", n, minimum=1)
     q = rng.standard_normal((2, n))
     s = q + sigma * rng.standard_normal((2, n))
     cuts = normal_quantile(np.arange(1, K) / K) * math.sqrt(1 + sigma**2)

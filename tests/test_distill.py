@@ -132,3 +132,8 @@ def test_crossing():
     assert distill.crossing(x, 1.0 / x, 1.0) == 1.0  # already at the level
     with pytest.raises(ValueError, match="positive"):
         distill.crossing(x, -x, 0.1)
+
+
+def test_train_student_rejects_a_negative_learning_rate():
+    with pytest.raises(ValueError, match="lr=-0.1"):
+        distill.train_student(np.array([0.5, 0.5]), 10, "soft", -0.1, [np.random.default_rng(0)], [0, 10])

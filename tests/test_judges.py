@@ -108,3 +108,8 @@ def test_bad_inputs():
         judges.grade_information(1, 0.5)
     with pytest.raises(ValueError, match="sigma=-1"):
         judges.grade_information(3, -1.0)
+
+
+def test_simulate_grades_validates():
+    with pytest.raises(ValueError, match="n=0"):
+        judges.simulate_grades(3, 0.5, 0, np.random.default_rng(0))
