@@ -241,8 +241,9 @@ def penalised_topk_run(theta0, answer: int, k: int, lr: float, n_samples: int, r
     Unlike a 0/1 reward, a negative ``fail_reward`` moves the logits after every failure: the sampled answer is pushed
     down and the rest of the kept set up, so the kept set can change. Returns ``(entry, actions, theta)``: the sample
     index at which the answer first enters the top-k (``None`` if it never does within ``n_samples``), the sampled
-    answers up to then, and the logits at that point. Until entry every reward is ``fail_reward`` whichever excluded answer is correct, so the sequence of
-    updates cannot depend on the answer: runs with the same stream and different excluded answers are identical.
+    answers up to then, and the logits at that point. Until entry every reward is ``fail_reward`` whichever excluded
+    answer is correct, so the sequence of updates cannot depend on the answer: runs with the same stream and different
+    excluded answers are identical.
     """
     theta = np.array(theta0, dtype=float)
     V = theta.size
@@ -253,8 +254,16 @@ def penalised_topk_run(theta0, answer: int, k: int, lr: float, n_samples: int, r
     fail_reward = real("fail_reward", fail_reward)
     u = rng.random(n_samples)
     actions = []
-    for t in range(n_samples):
+
+    def top_k():
         keep = np.argpartition(-theta, k - 1)[:k] if k < V else np.arange(V)
+        outside = np.ones(V, dtype=bool)
+        outside[keep] = False
+        return keep, (theta[outside].max() if k < V else -np.inf)
+
+    # only the kept logits move, so the kept set can change only when one of them falls below the best outside one
+    keep, out_max = top_k()
+    for t in range(n_samples):
         if np.any(keep == answer):
             return t, np.array(actions, dtype=np.int64), theta
         x = theta[keep]
@@ -267,4 +276,8 @@ def penalised_topk_run(theta0, answer: int, k: int, lr: float, n_samples: int, r
         step = -adv * pol
         step[i] += adv
         theta[keep] += lr * step
+        if theta[keep].min() < out_max:
+            keep, out_max = top_k()
+    if np.any(keep == answer):
+        return n_samples, np.array(actions, dtype=np.int64), theta
     return None, np.array(actions, dtype=np.int64), theta
