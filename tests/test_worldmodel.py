@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as hst
 
 from rlbits import worldmodel as wm
 from rlbits.validate import ParameterError
@@ -152,3 +153,20 @@ def test_episodes_to_reach():
     s = np.array([[0.1, 0.1], [0.5, 0.2], [0.95, 0.3]])
     assert list(wm.episodes_to_reach(s, 0.9)) == [3, 4]
     assert list(wm.episodes_to_reach(s, np.array([0.5, 0.2]))) == [2, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(depth=hst.integers(1, 8), n_actions=hst.integers(2, 6), slip=hst.floats(0.0, 0.9), seed=hst.integers(0, 10**6))
+def test_lock_properties(depth, n_actions, slip, seed):
+    P = wm.make_lock(np.random.default_rng(seed), depth, n_actions, slip)
+    assert np.allclose(P.sum(axis=2), 1.0) and np.all(P >= 0)
+    assert np.all(np.triu(P.transpose(1, 0, 2), k=2) == 0)  # never more than one step forward
+    Pm = P[None]
+    pi = np.full((1, depth + 1, n_actions), 1.0 / n_actions)
+    # success within a longer horizon is never less likely (the goal is absorbing), and the optimum beats uniform
+    p = [wm.success_probability(Pm, pi, T)[0] for T in (depth, depth + 3, 3 * depth + 3)]
+    assert p[0] <= p[1] + 1e-12 <= p[2] + 2e-12
+    assert wm.optimal_success(Pm, 3 * depth + 3)[0] >= p[2] - 1e-12
+    # fewer than depth steps can never reach the goal
+    if depth > 1:
+        assert wm.success_probability(Pm, pi, depth - 1)[0] == 0.0
