@@ -145,7 +145,8 @@ def revision_expected_rounds(m, d0, d, feedback):
         return 1.0 - (1.0 - d0) ** m
     r_max = int(math.ceil((math.log(1e-18) - math.log(max(d0 * m, 1e-300))) / math.log(d))) + 2
     r = np.arange(max(r_max, 1))
-    return float(np.sum(-np.expm1(m * np.log1p(-d0 * d**r))))
+    with np.errstate(divide="ignore"):  # d0 = 1: log1p(-1) = -inf, and the term is exactly 1
+        return float(np.sum(-np.expm1(m * np.log1p(-d0 * d**r))))
 
 
 def simulate_revision(m, d0, d, feedback, rng, n_runs, max_rounds=10**6):

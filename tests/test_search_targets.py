@@ -1,6 +1,5 @@
 """Tests of rlbits.search_targets (chapter 11): the search, the policy fit, REINFORCE and the quality measure."""
 
-
 import numpy as np
 import pytest
 
