@@ -80,6 +80,11 @@ def test_eliminator(r):
     assert r["elim_total_bits"] == pytest.approx(math.log2(V), rel=1e-14)
     p = 1 / V
     assert r["elim_first_sample_bits"] == pytest.approx(-p * math.log2(p) - (1 - p) * math.log2(1 - p), rel=1e-12)
+    # expected bits delivered by the pass: the mean of log2 m over m = 1..V, summed explicitly
+    from_pass = math.fsum(math.log2(m) for m in range(1, V + 1)) / V
+    assert r["elim_expected_bits_from_pass"] == pytest.approx(from_pass, rel=1e-10)
+    assert r["elim_expected_bits_from_fails"] == pytest.approx(math.log2(V) - from_pass, rel=1e-8)
+    assert r["elim_expected_bits_from_fails"] == pytest.approx(1 / math.log(2), rel=1e-3)
     # the simulated mean is within 5 standard errors of (V + 1) / 2; the s.e. is about V / sqrt(12 n)
     se = V / math.sqrt(12 * r["elim_mc_runs"])
     assert r["elim_mc_mean_samples_se"] == pytest.approx(se, rel=0.2)
