@@ -82,5 +82,5 @@ def test_chapters_offer_notebook_and_source_downloads(book):
 def test_no_raw_glue_or_unresolved_references(book):
     for page in html_pages(book):
         text = page.read_text()
-        for raw in ("{glue:", "{numref}", "{eq}", "{cite}"):
+        for raw in ("{glue:", "{numref}`", "{eq}`", "{cite}`", "{doc}`"):
             assert raw not in text, f"{page.name} contains {raw!r}"
