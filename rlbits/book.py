@@ -75,6 +75,10 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
                 root: Path = ROOT, log=print) -> list[ChapterRun]:
     """Execute chapters (in parallel with ``jobs`` > 1); back matter runs last. Returns every run."""
     os.environ["PYTHONHASHSEED"] = "0"
+    # one BLAS thread per kernel: chapters already run in parallel, oversubscribed BLAS threads slow small matrix
+    # products by orders of magnitude, and a fixed thread count keeps floating-point reductions the same everywhere
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
     waves = [[s for s in sources if BACKMATTER not in s.as_posix()],
              [s for s in sources if BACKMATTER in s.as_posix()]]
     runs: list[ChapterRun] = []
