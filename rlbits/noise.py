@@ -66,9 +66,10 @@ def exact_gradient_stats(lang: MarkovLanguage, W, by_context: bool = False) -> d
     qq, qP = (Q**2).sum(axis=1), (Q * P).sum(axis=1)
     second_rows = pi * (qq - 2 * qP + 1.0)  # E|g|^2 split by context
     trace_rows = second_rows - G2_rows
-    # Hessian block s: pi_s A_s, A_s = diag(q_s) - q_s q_s^T; v^T A v = sum q_i v_i^2 - (q.v)^2.
+    # Hessian block s: pi_s A_s, A_s = diag(q_s) - q_s q_s^T; v^T A v = sum_i q_i (v_i - q.v)^2, the variance of v
+    # under q (computed in that form: no cancellation, never negative).
     G = pi[:, None] * D
-    gHg = float((pi * ((Q * G**2).sum(axis=1) - (Q * G).sum(axis=1) ** 2)).sum())
+    gHg = float((pi * (Q * (G - (Q * G).sum(axis=1, keepdims=True)) ** 2).sum(axis=1)).sum())
     # E_y[v^T A v] with v = q - e_y: sum_i q_i E[v_i^2] - E[(q.v)^2]
     Ev2 = Q**2 - 2 * Q * P + P
     Eqv2 = qq**2 - 2 * qq * qP + (P * Q**2).sum(axis=1)
