@@ -93,13 +93,14 @@ def test_batch_gradient_is_mean_of_per_example_gradients(lang):
     assert np.allclose(noise.batch_gradient(Q, N), direct / 50, atol=1e-14)
 
 
-def test_sample_counts_distribution(lang):
+@pytest.mark.parametrize("batch", [20, 1000])  # below and above the number of cells: inverse CDF, multinomial
+def test_sample_counts_distribution(lang, batch):
     rng = np.random.default_rng(2)
     joint = noise.joint_distribution(lang)
     total = np.zeros(joint.size)
-    for _ in range(200):
-        N = noise.sample_counts(rng, joint, 1000)
-        assert N.sum() == 1000 and np.all(N.ravel()[joint == 0] == 0)
+    for _ in range(200_000 // batch):
+        N = noise.sample_counts(rng, joint, batch)
+        assert N.sum() == batch and np.all(N.ravel()[joint == 0] == 0)
         total += N.ravel()
     freq = total / total.sum()
     se = np.sqrt(joint * (1 - joint) / total.sum())
