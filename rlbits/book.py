@@ -171,10 +171,12 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
         sources_copy = src / "_myst" / f"{rel}.md"
         sources_copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(md, sources_copy)
+        rerun = (f" · re-run with other parameters: `python -m rlbits run {rel}.md -p NAME VALUE`"
+                 if any("parameters" in c.metadata.get("tags", []) for c in nb.cells) else "")
         nb.cells.insert(1, nbformat.v4.new_markdown_cell(
-            f"```{{admonition}} Run this chapter yourself\n:class: tip\n"
-            f"{{download}}`Executed notebook </{rel}.ipynb>` · {{download}}`MyST source </_myst/{rel}.md>` · "
-            f"re-run with other parameters: `python -m rlbits run {rel}.md -p NAME VALUE`\n```",
+            f"```{{admonition}} Run this page yourself\n:class: tip\n"
+            f"{{download}}`Executed notebook </{rel}.ipynb>` · {{download}}`MyST source </_myst/{rel}.md>`"
+            f"{rerun}\n```",
             id="rlbits-downloads"))
         nb.metadata["source_map"] = source_map(md.read_text(), nb)
         nbformat.write(nb, target.with_suffix(".ipynb"))

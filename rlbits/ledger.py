@@ -80,13 +80,13 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
-def markdown_table(items: list[Entry], chapter_titles: dict[str, str] | None = None) -> str:
-    """The ledger as a MyST table, with each chapter linked by ``{doc}``."""
-    rows = ["| Claim | Paraphrase | Source | Verdict | Quantity | Value | Tested in |",
-            "|---|---|---|---|---|---|---|"]
+def markdown_table(items: list[Entry]) -> str:
+    """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter."""
+    rows = ["| Claim | Verdict | Evidence | Tested in |", "|---|---|---|---|"]
     for e in items:
         verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
-        link = f"{{doc}}`../{e.chapter}`"
-        rows.append(f"| {e.id} | {e.claim} | {e.source} | {verdict} | `{e.quantity or ''}` | {_fmt(e.value)} | "
-                    f"{link} |")
+        evidence = f"`{e.quantity}` = {_fmt(e.value)}" if e.quantity else ""
+        number = e.chapter.split("_", 1)[0]
+        where = f"{{doc}}`Ch. {int(number)} <../{e.chapter}>`" if number.isdigit() else f"{{doc}}`../{e.chapter}`"
+        rows.append(f"| **{e.id}** {e.claim} *({e.source})* | {verdict} | {evidence} | {where} |")
     return "\n".join(rows)
