@@ -72,6 +72,9 @@ def test_learning_dynamics_by_a_plain_loop(r):
     assert r["compute_share_above_half_sl_dynamics"] == pytest.approx(sum(q >= 0.5 for q in rates) / sl_total)
     assert r["compute_share_above_half_rl_dynamics"] == pytest.approx(
         sum(1 / q for q in rates if q >= 0.5) / rl_total, rel=1e-10)
+    cost = [2 * (1 / q - 1) + 8 for q in rates]  # failures sample only (2NT), successes also train (6NT)
+    assert r["compute_share_above_half_rl_dynamics_skip_backward"] == pytest.approx(
+        sum(c for c, q in zip(cost, rates) if q >= 0.5) / sum(cost), rel=1e-10)
     first = sum(1 / q for q in rates if q < 10 / V) / rl_total
     assert r["rl_dynamics_share_first_decade"] == pytest.approx(first, rel=1e-10)
     H = lambda q: -q * math.log2(q) - (1 - q) * math.log2(1 - q)
