@@ -55,6 +55,7 @@ def test_compute_shares_closed_forms(r):
     for a, key in ((0.5, "power_law_a0_5"), (1.0, "power_law_a1")):
         end, half = (p_end * V) ** (1 / a), (0.5 * V) ** (1 / a)
         assert r[f"compute_share_above_half_{key}"] == pytest.approx((end - half) / (end - 1), rel=1e-10)
+    assert r["equal_per_decade_share_first_decade"] == pytest.approx(1 / math.log10(p_end * V), rel=1e-12)
     # equal per decade: chapter 1's averages over [1/V, p_end]
     assert r["mean_bits_sl_equal_per_decade"] == pytest.approx((math.log2(V) - math.log2(p_end)) / 2, rel=1e-6)
 
