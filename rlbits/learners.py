@@ -41,9 +41,11 @@ Randomness: one :class:`numpy.random.Generator` per run, child ``i`` of the give
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from rlbits.validate import ParameterError, integer, one_of, probability, real
 
@@ -225,24 +227,42 @@ def curve_from_success_times(times: np.ndarray, p_levels: np.ndarray, n_grid) ->
 
 
 # --------------------------------------------------------------------------- REINFORCE, dense engine (all V logits)
+#
+# State of one run: the answer's weight ``w0`` and the V - 1 wrong weights ``w`` (unnormalised probabilities,
+# pi_k = w_k / S with S = w0 + W, W = sum of the wrong weights), plus the sums of ``w`` over blocks of _BLOCK tokens
+# (for sampling by inverse CDF in O(V / _BLOCK + _BLOCK)). One update multiplies every weight by exp(its logit
+# change), and recomputes W, the block sums and the largest wrong weight M, all in the same pass over ``w``.
+
+_BLOCK = 1024
+_XMAX_POLY = 0.05  # beyond this |argument| the whole pass uses exp
+_INV_FACT = np.array([1.0 / math.factorial(k) for k in range(16)])
+# status codes of the run kernel
+_DONE, _BUDGET, _NEED_UNIFORMS, _UNDERFLOW = 0, 1, 2, 3
+
 
 @dataclass
 class DenseResult:
     """Output of :func:`reinforce_dense`: samples to each threshold (``-1`` if not reached within the budget),
-    pass rate at each grid point (NaN after a run stopped), and the number of dense steps taken."""
+    pass rate at each grid point (held after a run reached the last threshold, NaN after it ran out of budget), the
+    number of dense steps taken (all runs), the histogram of Taylor degrees used (``-1``: exp), and the seconds spent
+    compiling or loading the numba kernels in this call (0 once they are loaded)."""
 
     samples_to: np.ndarray
     curves: np.ndarray
     n_grid: np.ndarray
     steps: int
     poly_degree_counts: dict
+    jit_seconds: float = 0.0
 
 
 def exp_poly_degree(xmax: float) -> int:
-    """Lowest Taylor degree n with |x|^(n+1)/(n+1)!/(1-|x|) < 2^-53 for |x| <= xmax; 0 if xmax == 0; -1: use exp."""
+    """Lowest Taylor degree n with |x|^(n+1)/(n+1)!/(1-|x|) < 2^-53 for |x| <= xmax; 0 if xmax == 0; -1: use exp.
+
+    The bound is the Lagrange remainder of exp on [-xmax, xmax] relative to exp(x) >= 1 - |x|, so the polynomial is
+    as accurate as exp itself (below half an ulp, before rounding of the evaluation)."""
     if xmax == 0.0:
         return 0
-    if xmax >= 0.05:
+    if not xmax < _XMAX_POLY:
         return -1
     term = 1.0
     for n in range(1, 14):
@@ -252,124 +272,330 @@ def exp_poly_degree(xmax: float) -> int:
     return -1
 
 
-def _exp_factor(x: np.ndarray, degree: int, out: np.ndarray) -> np.ndarray:
-    """exp(x) elementwise into ``out`` by Horner's rule of the given Taylor degree (``-1``: np.exp).
-
-    ``out`` may be ``x`` itself only for degrees -1, 0 and 1."""
-    if degree > 1 and out is x:
-        raise ValueError("Horner's rule of degree > 1 needs an output buffer distinct from x")
-    if degree < 0:
-        return np.exp(x, out=out)
-    if degree == 0:
-        out.fill(1.0)
-        return out
-    if degree == 1:
-        return np.add(x, 1.0, out=out)
-    np.multiply(x, 1.0 / math.factorial(degree), out=out)
-    for k in range(degree - 1, 0, -1):
-        out += 1.0 / math.factorial(k)
-        out *= x
-    out += 1.0
-    return out
+@njit(cache=True)
+def _exp_poly_degree_nb(xmax):
+    if xmax == 0.0:
+        return 0
+    if not xmax < _XMAX_POLY:
+        return -1
+    term = 1.0
+    for n in range(1, 14):
+        term *= xmax / n
+        if term * xmax / (n + 1) / (1 - xmax) < _EPS:
+            return n
+    return -1
 
 
-class DenseState:
-    """All V weights ``s = exp(z - const)`` of ``R`` runs (rows); token 0 is the answer (see :func:`reinforce_dense`)."""
-
-    def __init__(self, R: int, V: int):
-        self.s = np.ones((R, V))
-        self.W = np.full(R, V - 1.0)  # sum of the wrong weights
-        self.M = np.ones(R)  # upper bound on the largest wrong weight
-
-    @property
-    def p(self):
-        return self.s[:, 0] / (self.s[:, 0] + self.W)
-
-    @property
-    def q(self):
-        return self.W / (self.s[:, 0] + self.W)
-
-    def apply(self, eta: float, batch: int, ys: np.ndarray, adv: np.ndarray, buf: np.ndarray,
-              buf2: np.ndarray | None = None) -> int:
-        """One update ``z += (eta/B) sum_b adv_b (e_{y_b} - pi)`` for every row, exactly (to float64 rounding).
-
-        ``ys`` and ``adv`` have shape (R, B); wrong tokens may only receive non-positive advantages (true for 0/1
-        rewards with baseline 0 or p), which keeps ``M`` an upper bound. Returns the polynomial degree used.
-        """
-        s, S = self.s, self.s[:, 0] + self.W
-        c = (eta / batch) * adv.sum(axis=1)  # dense part: z_i -= c * pi_i
-        xmax = float(np.max(np.abs(c) * self.M / S))
-        degree = exp_poly_degree(xmax)
-        if xmax >= 1.0:
-            raise FloatingPointError(f"step too large for a monotone update (|c| max pi = {xmax}); lower eta")
-        sampled = np.zeros_like(c)  # sum of advantages of samples that hit the answer
-        np.add.at(sampled, np.nonzero(ys == 0)[0], adv[ys == 0])
-        new0 = s[:, 0] * np.exp((eta / batch) * sampled - c * s[:, 0] / S)
-        wrong = s[:, 1:]
-        x = buf
-        np.multiply(wrong, (-c / S)[:, None], out=x)
-        if degree > 1 and buf2 is None:
-            buf2 = np.empty_like(x)
-        f = _exp_factor(x, degree, x if degree <= 1 else buf2)
-        wrong *= f
-        s[:, 0] = new0
-        self.M *= np.exp(-c * self.M / S)
-        rows, cols = np.nonzero(ys != 0)
-        if len(rows):
-            kick = np.exp((eta / batch) * adv[rows, cols])
-            if np.any(kick > 1.0):
-                raise ValueError("a wrong token received a positive advantage")
-            np.multiply.at(s, (rows, ys[rows, cols]), kick)
-        self.W = wrong.sum(axis=1)
-        return degree
-
-    def refresh(self):
-        """Renormalise each row to sum 1 and recompute the exact maximum wrong weight."""
-        S = self.s[:, 0] + self.W
-        self.s /= S[:, None]
-        self.W = self.s[:, 1:].sum(axis=1)
-        self.M = self.s[:, 1:].max(axis=1)
+_DEGREES = (1, 2, 3, 4, 6, 9)  # degrees with a specialised loop; a step uses the smallest one >= the degree needed
 
 
-class _Uniforms:
-    """Per-run buffers of uniforms, consumed in order, so each run's stream is independent of the others."""
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz", "nnan", "ninf"})
+def _scale_block(w, lo, hi, a, deg):
+    """x_[k] *= exp(a * x_[k]) for k in [lo, hi), exp by its Taylor polynomial of degree ``deg`` (one of _DEGREES, at
+    least the degree :func:`exp_poly_degree` asks for); returns the sum of the new weights.
 
-    def __init__(self, gens, size=2048):
-        self.gens, self.size = gens, size
-        self.buf = np.stack([g.random(size) for g in gens])
-        self.pos = np.zeros(len(gens), dtype=np.int64)
+    One loop per degree so that each is vectorised; the sum may be reassociated (a float64 sum of positive terms).
+    """
+    x_ = w[lo:hi]  # a view: its indices are known non-negative, so the loops vectorise (range(lo, hi) does not)
+    s = 0.0
+    if deg == 1:
+        for k in range(x_.shape[0]):
+            v = x_[k] * (1.0 + a * x_[k])
+            x_[k] = v
+            s += v
+    elif deg == 2:
+        for k in range(x_.shape[0]):
+            x = a * x_[k]
+            v = x_[k] * (1.0 + x * (1.0 + x * 0.5))
+            x_[k] = v
+            s += v
+    elif deg == 3:
+        for k in range(x_.shape[0]):
+            x = a * x_[k]
+            v = x_[k] * (1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0))))
+            x_[k] = v
+            s += v
+    elif deg == 4:
+        for k in range(x_.shape[0]):
+            x = a * x_[k]
+            v = x_[k] * (1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0)))))
+            x_[k] = v
+            s += v
+    elif deg == 6:
+        for k in range(x_.shape[0]):
+            x = a * x_[k]
+            v = x_[k] * (1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (
+                1.0 / 120.0 + x * (1.0 / 720.0)))))))
+            x_[k] = v
+            s += v
+    else:
+        for k in range(x_.shape[0]):
+            x = a * x_[k]
+            v = x_[k] * (1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (
+                1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x * (
+                    1.0 / 362880.0))))))))))
+            x_[k] = v
+            s += v
+    return s
 
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        low = rows[self.pos[rows] >= self.size]
-        for r in low:
-            self.buf[r] = self.gens[r].random(self.size)
-            self.pos[r] = 0
-        u = self.buf[rows, self.pos[rows]]
-        self.pos[rows] += 1
-        return u
+
+@njit(cache=True)
+def _scale_block_exp(w, lo, hi, a):
+    s = 0.0
+    m = 0.0
+    for k in range(lo, hi):
+        v = w[k] * math.exp(a * w[k])
+        w[k] = v
+        s += v
+        m = max(m, v)
+    return s, m
 
 
-def _sample(state: DenseState, uni: _Uniforms, ids: np.ndarray, V: int) -> np.ndarray:
-    """One sample per row of ``state`` (run ids ``ids``): the answer with probability p, else a wrong token drawn
-    by rejection (uniform proposal j, accepted with probability s_j / M, M >= every wrong weight)."""
-    y = np.zeros(len(ids), dtype=np.int64)
-    pending = np.nonzero(uni.take(ids) >= state.p)[0]
-    while len(pending):
-        j = 1 + np.minimum((uni.take(ids[pending]) * (V - 1)).astype(np.int64), V - 2)
-        accept = uni.take(ids[pending]) * state.M[pending] < state.s[pending, j]
-        y[pending[accept]] = j[accept]
-        pending = pending[~accept]
-    return y
+@njit(cache=True)
+def _block_sum_max(w, lo, hi):
+    s = 0.0
+    m = 0.0
+    for k in range(lo, hi):
+        s += w[k]
+        m = max(m, w[k])
+    return s, m
+
+
+@njit(cache=True)
+def _dense_update(w, bsum, w0, S, M, c, g0, idx, kick):
+    """One exact REINFORCE update of one run's weights, in place, in one pass over ``w``.
+
+    The logit change is ``dz_k = kick_k - c * pi_k`` (``pi_k = w_k / S`` before the update) for a wrong token k
+    (``kick_k <= 0`` = the sampled tokens' summed scaled advantages, at the sorted distinct indices ``idx``) and
+    ``g0 - c * pi_0`` for the answer. Non-sampled tokens use the Taylor polynomial of the degree that is exact for the
+    step's largest argument ``|c| M / S`` (``M`` >= every wrong weight); the sampled tokens and the answer use exp,
+    and so does the whole pass if that argument is >= _XMAX_POLY. Returns ``(w0_new, W_new, M_new, degree)`` (degree
+    -1: exp) with ``M_new`` again an upper bound on the wrong weights; ``bsum`` receives the new block sums.
+    """
+    n = w.shape[0]
+    a = -c / S
+    need = _exp_poly_degree_nb(abs(a) * M)
+    deg = need
+    if need > 0:
+        for d in _DEGREES:
+            if d >= need:
+                deg = d
+                break
+    old = np.empty(len(idx))
+    for i in range(len(idx)):
+        old[i] = w[idx[i]]
+    W = 0.0
+    Mx = 0.0  # exact maximum (exp path only)
+    j = 0  # next sampled index
+    for b in range(bsum.shape[0]):
+        lo = b * _BLOCK
+        hi = min(lo + _BLOCK, n)
+        m = 0.0
+        if deg > 0:
+            s = _scale_block(w, lo, hi, a, deg)
+        elif deg < 0:
+            s, m = _scale_block_exp(w, lo, hi, a)
+        else:
+            s = bsum[b]
+        if j < len(idx) and idx[j] < hi:
+            while j < len(idx) and idx[j] < hi:  # sampled tokens of this block: exact factor, then re-add the block
+                w[idx[j]] = old[j] * math.exp(kick[j] + a * old[j])
+                j += 1
+            s, m = _block_sum_max(w, lo, hi)
+        Mx = max(Mx, m)
+        bsum[b] = s
+        W += s
+    if deg < 0:
+        Mn = Mx
+    else:
+        # w e^{a w} is increasing in w for a w > -1 (here |a| M < 0.05) and kick <= 0: the largest weight stays below
+        Mn = M * math.exp(a * M) * (1.0 + 4.0 * _EPS)
+    return w0 * math.exp(g0 + a * w0), W, Mn, deg
+
+
+@njit(cache=True)
+def _draw_wrong(w, bsum, W, u):
+    """Inverse-CDF draw of a wrong token with probability w_k / W from one uniform ``u``: blocks, then tokens."""
+    t = u * W
+    b = 0
+    nb_ = bsum.shape[0]
+    while b < nb_ - 1 and t >= bsum[b]:
+        t -= bsum[b]
+        b += 1
+    k = b * _BLOCK
+    hi = min(k + _BLOCK, w.shape[0])
+    while k < hi - 1 and t >= w[k]:
+        t -= w[k]
+        k += 1
+    return k
+
+
+@njit(cache=True)
+def _renormalise(w, bsum, st):
+    """Divide every weight by S (so the weights sum to 1) and recompute W, M and the block sums exactly."""
+    S = st[0] + st[1]
+    inv = 1.0 / S
+    n = w.shape[0]
+    W = 0.0
+    M = 0.0
+    tiny = 1e300
+    for b in range(bsum.shape[0]):
+        lo = b * _BLOCK
+        hi = min(lo + _BLOCK, n)
+        s = 0.0
+        for k in range(lo, hi):
+            v = w[k] * inv
+            w[k] = v
+            s += v
+            M = max(M, v)
+            tiny = min(tiny, v)
+        bsum[b] = s
+        W += s
+    st[0] = st[0] * inv
+    st[1] = W
+    st[2] = M
+    return tiny
+
+
+@njit(cache=True)
+def _dense_run(w, bsum, st, it, uni, eta, batch, mean_baseline, thr, max_samples, n_grid, samples_to, curves,
+               deg_counts, renorm_every):
+    """Advance one run until it reaches the last threshold (_DONE), exhausts ``max_samples`` (_BUDGET), or has
+    fewer than 2 * batch uniforms left in ``uni`` (_NEED_UNIFORMS; call again with a fresh buffer).
+
+    ``st`` = [w0, W, M] and ``it`` = [samples, steps, next grid index, position in uni] carry the state between
+    calls. A sample is the answer if u < p (one uniform), else a wrong token by inverse CDF (a second uniform).
+    """
+    ys = np.empty(batch, dtype=np.int64)
+    n_thr = thr.shape[0]
+    while True:
+        if it[0] >= max_samples:
+            return _BUDGET
+        if it[3] + 2 * batch > uni.shape[0]:
+            return _NEED_UNIFORMS
+        w0, W, M = st[0], st[1], st[2]
+        S = w0 + W
+        p = w0 / S
+        hits = 0
+        for b in range(batch):
+            u = uni[it[3]]
+            it[3] += 1
+            if u < p:
+                ys[b] = -1
+                hits += 1
+            else:
+                ys[b] = _draw_wrong(w, bsum, W, uni[it[3]])
+                it[3] += 1
+        base = p if mean_baseline else 0.0
+        scale = eta / batch
+        c = scale * (hits - batch * base)  # (eta / B) * sum of advantages
+        g0 = scale * hits * (1.0 - base)  # (eta / B) * sum of the answer's advantages
+        m = batch - hits
+        idx = np.empty(m, dtype=np.int64)
+        k = 0
+        for b in range(batch):
+            if ys[b] >= 0:
+                idx[k] = ys[b]
+                k += 1
+        idx.sort()
+        # distinct sampled tokens with their summed kicks (each failure adds (eta / B) * (0 - base))
+        uniq = np.empty(m, dtype=np.int64)
+        kick = np.empty(m)
+        nu = 0
+        for i in range(m):
+            if nu > 0 and uniq[nu - 1] == idx[i]:
+                kick[nu - 1] -= scale * base
+            else:
+                uniq[nu] = idx[i]
+                kick[nu] = -scale * base
+                nu += 1
+        w0n, Wn, Mn, deg = _dense_update(w, bsum, w0, S, M, c, g0, uniq[:nu], kick[:nu])
+        st[0], st[1], st[2] = w0n, Wn, Mn
+        deg_counts[deg + 1] += 1
+        it[0] += batch
+        it[1] += 1
+        if it[1] % renorm_every == 0:
+            if not _renormalise(w, bsum, st) > 1e-290:
+                return _UNDERFLOW
+        p_now = st[0] / (st[0] + st[1])
+        while it[2] < n_grid.shape[0] and n_grid[it[2]] <= it[0]:
+            curves[it[2]] = p_now
+            it[2] += 1
+        for j in range(n_thr):
+            if samples_to[j] < 0 and p_now >= thr[j]:
+                samples_to[j] = it[0]
+        if samples_to[n_thr - 1] >= 0:
+            for g in range(it[2], n_grid.shape[0]):
+                curves[g] = p_now
+            return _DONE
+
+
+def _fresh_state(V: int):
+    """Uniform start: all weights 1 (w0 = 1 for the answer), block sums, st = [w0, W, M]."""
+    w = np.ones(V - 1)
+    nblocks = -(-(V - 1) // _BLOCK)
+    bsum = np.full(nblocks, float(_BLOCK))
+    bsum[-1] = (V - 1) - _BLOCK * (nblocks - 1)
+    return w, bsum, np.array([1.0, V - 1.0, 1.0])
+
+
+def dense_update(w0: float, w: np.ndarray, eta: float, ys, adv) -> tuple[float, float, int]:
+    """One REINFORCE update ``z += (eta/B) sum_b adv_b (e_{y_b} - pi)`` on weights ``(w0, w)`` by the fused kernel.
+
+    ``w`` (the V - 1 wrong weights, token k + 1 of the logits is ``w[k]``) is updated in place; ``ys`` are sampled
+    tokens (0 = the answer) and ``adv`` their advantages; wrong tokens' advantages must be equal (true for 0/1 rewards
+    with a baseline that does not depend on the token). Returns ``(w0_new, W_new, degree)``. Used by the tests and
+    the benchmark; :func:`reinforce_dense` calls the kernel directly.
+    """
+    w = np.asarray(w)
+    if w.dtype != np.float64 or w.ndim != 1 or not w.flags.c_contiguous:
+        raise ParameterError("w must be a contiguous 1-d float64 array")
+    ys = np.asarray(ys, dtype=np.int64).ravel()
+    adv = np.asarray(adv, dtype=float).ravel()
+    if ys.shape != adv.shape or len(ys) == 0 or np.any((ys < 0) | (ys > len(w))):
+        raise ParameterError(f"ys={ys!r} must be tokens in [0, {len(w)}] with one advantage each")
+    B = len(ys)
+    scale = eta / B
+    S = w0 + float(w.sum())
+    nblocks = -(-len(w) // _BLOCK)
+    bsum = np.empty(nblocks)
+    wrong = ys > 0
+    order = np.argsort(ys[wrong], kind="stable")
+    kk, aa = ys[wrong][order] - 1, adv[wrong][order]
+    uniq, start = np.unique(kk, return_index=True)
+    kick = np.add.reduceat(aa * scale, start) if len(kk) else np.zeros(0)
+    c = scale * adv.sum()
+    g0 = scale * adv[~wrong].sum()
+    w0n, Wn, _, deg = _dense_update(w, bsum, float(w0), S, float(w.max()), c, g0, uniq.astype(np.int64),
+                                    np.ascontiguousarray(kick, dtype=float))
+    return w0n, Wn, int(deg)
+
+
+_JIT_READY = False
+
+
+def _ensure_jit() -> float:
+    """Compile (or load from numba's cache) the dense kernels once per process; returns the seconds it took."""
+    global _JIT_READY
+    if _JIT_READY:
+        return 0.0
+    t0 = time.perf_counter()
+    w, bsum, st = _fresh_state(3)
+    _dense_run(w, bsum, st, np.zeros(4, np.int64), np.full(64, 0.5), 1.0, 1, True, np.array([0.9]), 2,
+               np.zeros(0, np.int64), np.full(1, -1, np.int64), np.zeros(0), np.zeros(16, np.int64), 256)
+    _JIT_READY = True
+    return time.perf_counter() - t0
 
 
 def reinforce_dense(V, thresholds, seed, n_runs: int, eta: float = 1.0, batch: int = 1, baseline: str = "mean",
                     max_samples: int = 10**6, n_grid=None) -> DenseResult:
-    """REINFORCE on all V logits (dense engine), runs as rows of one array.
+    """REINFORCE on all V logits (dense engine): a fused numba kernel, one run at a time, one pass over V per step.
 
     ``baseline``: ``"mean"`` (advantage r - p) or ``"none"`` (advantage r). A run stops when it reaches the last
     threshold (its curve is then held at the pass rate it stopped with) or after ``max_samples`` samples
-    (``samples_to`` is then -1 for thresholds not reached). Exact up to float64 rounding (module docstring);
-    memory: n_runs x V floats.
+    (``samples_to`` is then -1 for thresholds not reached, its curve NaN beyond). Exact up to float64 rounding
+    (module docstring); memory: V floats. Run i uses child i of ``seed`` (uniforms drawn in chunks from it), so its
+    trajectory does not depend on ``n_runs``.
     """
     V = _check_V(V)
     thr = _check_thresholds(thresholds)
@@ -379,44 +605,29 @@ def reinforce_dense(V, thresholds, seed, n_runs: int, eta: float = 1.0, batch: i
     max_samples = integer("max_samples", max_samples, minimum=1)
     n_runs = integer("n_runs", n_runs, minimum=1)
     n_grid = np.unique(np.asarray([] if n_grid is None else n_grid, dtype=np.int64))
-    uni = _Uniforms(generators(seed, n_runs))
-    state = DenseState(n_runs, V)
-    buf, buf2 = np.empty((n_runs, V - 1)), np.empty((n_runs, V - 1))
+    jit_s = _ensure_jit()
     samples_to = np.full((n_runs, len(thr)), -1, dtype=np.int64)
     curves = np.full((n_runs, len(n_grid)), np.nan)
-    ids = np.arange(n_runs)  # run id of each row of the state
-    degrees: dict = {}
-    n, steps, g = 0, 0, 0
-    while g < len(n_grid) and n_grid[g] == 0:
-        curves[:, g] = state.p
-        g += 1
-    while len(ids) and n < max_samples:
-        p_before = state.p
-        ys = np.stack([_sample(state, uni, ids, V) for _ in range(batch)], axis=1)
-        adv = (ys == 0).astype(float)
-        if baseline == "mean":
-            adv -= p_before[:, None]
-        d = state.apply(eta, batch, ys, adv, buf, buf2)
-        degrees[d] = degrees.get(d, 0) + 1
-        n += batch
-        steps += 1
-        if steps % 256 == 0:
-            state.refresh()
-        p_now = state.p
-        while g < len(n_grid) and n_grid[g] <= n:
-            curves[ids, g] = p_now
-            g += 1
-        for j, t in enumerate(thr):
-            hit = (samples_to[ids, j] < 0) & (p_now >= t)
-            samples_to[ids[hit], j] = n
-        done = samples_to[ids, -1] >= 0
-        if np.any(done):
-            curves[ids[done][:, None], np.arange(g, len(n_grid))[None, :]] = p_now[done][:, None]
-            keep = ~done
-            ids = ids[keep]
-            state.s, state.W, state.M = state.s[keep], state.W[keep], state.M[keep]
-            buf, buf2 = buf[: len(ids)], buf2[: len(ids)]
-    return DenseResult(samples_to, curves, n_grid, steps, degrees)
+    deg_counts = np.zeros(16, dtype=np.int64)
+    chunk = max(4096, 16 * batch)
+    steps = 0
+    for i, g in enumerate(generators(seed, n_runs)):
+        w, bsum, st = _fresh_state(V)
+        it = np.zeros(4, dtype=np.int64)
+        curves[i, n_grid == 0] = st[0] / (st[0] + st[1])
+        it[2] = int(np.count_nonzero(n_grid == 0))
+        while True:
+            uni = g.random(chunk)
+            it[3] = 0
+            status = _dense_run(w, bsum, st, it, uni, eta, batch, baseline == "mean", thr, max_samples, n_grid,
+                                samples_to[i], curves[i], deg_counts, 256)
+            if status == _UNDERFLOW:
+                raise FloatingPointError(f"a weight fell below 1e-290 in run {i} (V={V}, eta={eta}); lower eta")
+            if status != _NEED_UNIFORMS:
+                break
+        steps += int(it[1])
+    degrees = {d - 1: int(k) for d, k in enumerate(deg_counts) if k}
+    return DenseResult(samples_to, curves, n_grid, steps, degrees, jit_s)
 
 
 # --------------------------------------------------------------------------------------------- the gradient identity

@@ -138,11 +138,10 @@ def test_eliminator_matches_reference_and_closed_forms():
 # -------------------------------------------------------------------------------------------- the dense engine
 
 def test_dense_update_equals_reference_update_pathwise():
-    """Prescribed actions: the dense state follows the plain logit update to ~1e-13, at every polynomial degree."""
+    """Prescribed actions: the fused kernel's weights follow the plain logit update to ~1e-12, across degrees."""
     rng = np.random.default_rng(4)
-    for V, eta, batch in [(6, 1.0, 1), (50, 0.7, 3), (3000, 1.0, 2)]:
-        st_ = L.DenseState(1, V)
-        buf, buf2 = np.empty((1, V - 1)), np.empty((1, V - 1))
+    for V, eta, batch in [(6, 1.0, 1), (50, 0.7, 3), (3000, 1.0, 2), (5000, 1.0, 1)]:
+        w0, w = 1.0, np.ones(V - 1)
         z = np.zeros(V)
         degrees = set()
         for _ in range(200):
@@ -150,21 +149,82 @@ def test_dense_update_equals_reference_update_pathwise():
             ys = rng.choice(V, size=batch, p=pi)
             ys[rng.random(batch) < 0.3] = 0
             adv = (ys == 0) - pi[0]
-            degrees.add(st_.apply(eta, batch, ys[None, :], adv[None, :].astype(float), buf, buf2))
+            w0, _, d = L.dense_update(w0, w, eta, ys, adv)
+            degrees.add(d)
             z = ref.update(z, ys, adv, eta)
-            assert np.allclose(st_.s[0] / st_.s[0].sum(), ref.softmax(z), rtol=1e-11, atol=0)
-            assert st_.M[0] >= st_.s[0, 1:].max() * (1 - 1e-14)
+            S = w0 + w.sum()
+            assert np.allclose(np.concatenate([[w0], w]) / S, ref.softmax(z), rtol=1e-12, atol=0)
         assert len(degrees) >= 2
 
 
+def _plain_update(w0, w, eta, ys, adv):
+    """The same update in plain numpy with np.exp: weights times exp(logit change), pi before the update."""
+    S = w0 + w.sum()
+    dz = np.zeros(len(w) + 1)
+    np.add.at(dz, ys, eta / len(ys) * adv)
+    dz -= eta / len(ys) * adv.sum() * np.concatenate([[w0], w]) / S
+    new = np.concatenate([[w0], w]) * np.exp(dz)
+    return new[0], new[1:]
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e-7, 1e-4, 1e-3, 3e-2, 0.4])
+def test_fused_kernel_equals_plain_numpy(scale):
+    """The numba kernel (Taylor polynomial, sampled tokens and answer by exp, block sums, W, M in one pass) equals
+    a plain numpy evaluation of the same update to ~1e-14 relative, elementwise, at every polynomial degree."""
+    rng = np.random.default_rng(int(-math.log10(scale) * 7))
+    V = 5000
+    w = np.exp(rng.normal(size=V - 1) * 2)  # weights over several orders of magnitude
+    w0 = float(w.sum()) * 0.3
+    p = w0 / (w0 + w.sum())
+    wmax = w.max() / (w0 + w.sum())
+    ys = np.array([0, 17, 17, 4998, int(np.argmax(w)) + 1, 1, 0])
+    adv = ((ys == 0) - p) * scale / wmax  # scaled so that the largest argument |c| max pi is about `scale`
+    eta = 1.0
+    expect0, expect = _plain_update(w0, w, eta, ys, adv)
+    got = w.copy()
+    got0, W, deg = L.dense_update(w0, got, eta, ys, adv)
+    need = L.exp_poly_degree(abs(eta / len(ys) * adv.sum()) * wmax)
+    assert deg == (-1 if need < 0 else min(d for d in L._DEGREES if d >= need))
+    assert np.max(np.abs(got / expect - 1)) < 1e-14
+    assert got0 == pytest.approx(expect0, rel=1e-14)
+    assert W == pytest.approx(expect.sum(), rel=1e-14)
+
+
+def test_fused_kernel_block_sums_and_bound():
+    rng = np.random.default_rng(8)
+    degrees = set()
+    for V in (3, 1025, 3000):
+        for c in (-3.0, -0.3, 0.2):
+            w, bsum, st = L._fresh_state(V)
+            w *= np.exp(rng.normal(size=V - 1) * 0.01)
+            S = 1.0 + w.sum()
+            idx = np.unique(rng.integers(0, V - 1, size=3))
+            M = w.max()
+            w0n, W, Mn, deg = L._dense_update(w, bsum, 1.0, S, M, c, 0.0, idx, np.full(len(idx), -0.3))
+            degrees.add(deg)
+            blocks = [w[i:i + L._BLOCK].sum() for i in range(0, V - 1, L._BLOCK)]
+            assert np.allclose(bsum, blocks, rtol=1e-14) and W == pytest.approx(sum(blocks), rel=1e-14)
+            assert Mn >= w.max()  # an upper bound on the wrong weights (the degree of the next step depends on it)
+            if deg == -1:
+                assert Mn == w.max()  # the exp pass computes it exactly
+    assert -1 in degrees and len(degrees) >= 3
+
+
 def test_exp_polynomial_is_float64_exact():
-    for xmax in (1e-12, 1e-9, 1e-6, 1e-4, 1e-2):
-        d = L.exp_poly_degree(xmax)
-        x = np.linspace(-xmax, xmax, 1001)
-        out = np.empty_like(x)
-        L._exp_factor(x, d, out)
-        assert np.max(np.abs(out - np.exp(x))) <= 2.5e-16
+    for xmax in (1e-12, 1e-9, 1e-6, 1e-4, 1e-2, 0.049):
+        need = L.exp_poly_degree(xmax)
+        assert need == L._exp_poly_degree_nb(xmax)
+        deg = min(d for d in L._DEGREES if d >= need)
+        for sign in (1.0, -1.0):
+            w = np.linspace(1e-3, 1.0, 1001)  # x = a w spans (0, xmax]
+            out = w.copy()
+            L._scale_block(out, 0, len(w), sign * xmax, deg)
+            assert np.max(np.abs(out / (w * np.exp(sign * xmax * w)) - 1)) <= 4.5e-16
     assert L.exp_poly_degree(0.0) == 0 and L.exp_poly_degree(0.5) == -1
+    # the degree is the lowest that suffices: one less leaves a truncation error above 2^-53 at x = xmax
+    for xmax in (1e-6, 1e-3, 0.04):
+        n = L.exp_poly_degree(xmax)
+        assert xmax ** n / math.factorial(n) > 2.0 ** -53
 
 
 @pytest.mark.parametrize("baseline", ["mean", "none"])
