@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlbits import info
+from rlbits import info, learners
 from rlbits.validate import ParameterError, integer, one_of, probability, real
 
 SAMPLERS = ("uniform", "p(1-p)", "easy-to-hard", "hardest only")
@@ -34,25 +34,25 @@ MODES = ("RL", "SL")
 
 
 def pass_rate(gap, V):
-    """Pass rate of a softmax whose correct logit exceeds each of the ``V - 1`` equal wrong logits by ``gap``."""
+    """Pass rate of a softmax whose correct logit exceeds each of the ``V - 1`` equal wrong logits by ``gap``: the
+    ``p`` of :func:`rlbits.learners.pass_rate` (chapter 5), where this two-logit model is introduced."""
     V = integer("V", V, minimum=2)
-    gap = np.asarray(gap, dtype=float)
-    with np.errstate(over="ignore"):
-        out = 1.0 / (1.0 + np.exp(math.log(V - 1) - gap))
-    return float(out) if out.ndim == 0 else out
+    return learners.pass_rate(gap, V)[0]
 
 
 def gap_for_pass_rate(p, V):
-    """The gap at which the pass rate is ``p``: ``log(p / (1 - p)) + log(V - 1)``."""
+    """The gap at which the pass rate is ``p``: ``log(p / (1 - p)) + log(V - 1)``
+    (:func:`rlbits.learners.gap_for_pass_rate`)."""
     V = integer("V", V, minimum=2)
-    p = probability("p", p, open_low=True, open_high=True)
-    return np.log(p) - np.log1p(-p) + math.log(V - 1)
+    return learners.gap_for_pass_rate(p, V)
 
 
 def sl_increment(gap, V, lr):
-    """The change of the gap after one SL step (or one rewarded REINFORCE step): ``lr (1 - p) V / (V - 1)``."""
-    p = np.asarray(pass_rate(gap, V))
-    out = lr * (1.0 - p) * V / (V - 1)
+    """The change of the gap after one SL step (or one rewarded REINFORCE step): ``lr (1 - p) V / (V - 1)``, with
+    ``1 - p`` taken as the ``q`` of :func:`rlbits.learners.pass_rate` (no cancellation when ``p`` is near 1)."""
+    V = integer("V", V, minimum=2)
+    _, q = learners.pass_rate(gap, V)
+    out = lr * np.asarray(q) * V / (V - 1)
     return float(out) if out.ndim == 0 else out
 
 

@@ -5,7 +5,8 @@ Introduced in chapter 8, "Warm starts and inference scaling".
 - :func:`pass_at_k` is the exact pass@k of one problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``.
 - :func:`pass_at_k_unbiased` is the estimator of Chen et al. (2021) from ``n`` attempts of which ``c`` passed,
   ``1 - C(n - c, k) / C(n, k)``, computed as the product ``prod_{i = n - c + 1}^{n} (1 - k / i)`` (no huge
-  binomials, no cancellation); it is unbiased for ``k <= n``.
+  binomials, no cancellation), vectorised over arrays of ``n``, ``c`` and ``k`` (:func:`log_fail_unbiased`); it is
+  unbiased for ``k <= n``. It is the only implementation of the estimator in rlbits.
 - :func:`pass_at_k_naive` plugs the observed rate ``c / n`` into ``1 - (1 - p)^k``; by Jensen's inequality it is
   biased low.
 - :func:`beta_pass_at_k` is pass@k averaged over problems whose pass rates follow Beta(a, b), in closed form
@@ -57,32 +58,56 @@ def pass_at_k(p, k):
     return _out(out)
 
 
-def pass_at_k_unbiased(n, c, k):
-    """The unbiased pass@k estimator of Chen et al. (2021): ``1 - C(n-c, k) / C(n, k)``.
+_BLOCK = 4_000_000  # entries of one (c, k) block of log factors: bounds the memory of large n times many k
 
-    ``n`` attempts, ``c`` of them correct, ``1 <= k <= n``. Vectorised over ``n`` and ``c`` (broadcast), scalar ``k``.
-    Computed as ``1 - prod_{i=n-c+1}^{n} (1 - k/i)``, which is 1 exactly when ``n - c < k``.
+
+def log_fail_unbiased(n, c, k):
+    """``log(C(n-c, k) / C(n, k))`` (``-inf`` when ``n - c < k``): the log of one minus the unbiased pass@k estimator
+    of Chen et al. (2021), for arrays ``n``, ``c``, ``k`` broadcast together (validated: ``n >= 1``,
+    ``0 <= c <= n``, ``1 <= k <= n``).
+
+    It is the product form ``sum_{i=n-c+1}^{n} log(1 - k/i)``: every factor ``1 - k/i`` is in ``[0, 1)``, so there
+    are no huge binomials and no cancellation. For each distinct ``n`` the factors ``i = n, n-1, ...`` are
+    accumulated once (a cumulative sum over ``c``) for all the distinct ``k`` asked for, so the cost is
+    ``O(max c x distinct k)`` per distinct ``n``, not a loop per element. This is the one implementation of the
+    estimator in rlbits (chapter 8; :func:`rlbits.strategies.pass_at_k_from_counts` of chapter 12 uses it).
     """
     n = _positive_int_array("n", n, minimum=1)
     c = _positive_int_array("c", c, minimum=0)
-    k = integer("k", k, minimum=1)
-    n, c = np.broadcast_arrays(n, c)
+    k = _positive_int_array("k", k, minimum=1)
+    n, c, k = np.broadcast_arrays(n, c, k)
     if np.any(c > n):
         raise ParameterError(f"c={int(c[c > n].flat[0])} exceeds n={int(n[c > n].flat[0])}; allowed: 0 <= c <= n")
     if np.any(k > n):
-        raise ParameterError(f"k={k!r} exceeds n={int(n[k > n].flat[0])}; the estimator needs 1 <= k <= n")
+        raise ParameterError(f"k={int(k[k > n].flat[0])} exceeds n={int(n[k > n].flat[0])}; "
+                             "the estimator needs 1 <= k <= n")
     out = np.empty(n.shape, dtype=float)
-    for idx in np.ndindex(n.shape):
-        nn, cc = int(n[idx]), int(c[idx])
-        if nn - cc < k:
-            out[idx] = 1.0
-        elif cc == 0:
-            out[idx] = 0.0
-        else:
-            i = np.arange(nn - cc + 1, nn + 1, dtype=float)
-            # prod (1 - k/i) via a sum of logs: every factor is in (0, 1), so no overflow and no cancellation
-            out[idx] = -np.expm1(np.sum(np.log1p(-k / i)))
+    for nn in np.unique(n):
+        sel = n == nn
+        cs, kk = c[sel], k[sel]
+        k_values, k_index = np.unique(kk, return_inverse=True)
+        i = np.arange(int(nn), int(nn) - int(cs.max()), -1, dtype=float)[:, None]  # i = n, n-1, ..., n - max c + 1
+        res = np.empty(cs.shape, dtype=float)
+        step = max(1, _BLOCK // max(1, i.shape[0]))
+        for lo in range(0, k_values.size, step):
+            kf = k_values[lo:lo + step].astype(float)
+            with np.errstate(divide="ignore"):
+                terms = np.where(i > kf, np.log1p(-np.minimum(kf / i, 1.0)), -np.inf)
+            table = np.vstack([np.zeros((1, kf.size)), np.cumsum(terms, axis=0)])  # row c: the sum of c factors
+            in_block = (k_index >= lo) & (k_index < lo + step)
+            res[in_block] = table[cs[in_block], k_index[in_block] - lo]
+        out[sel] = res
     return _out(out)
+
+
+def pass_at_k_unbiased(n, c, k):
+    """The unbiased pass@k estimator of Chen et al. (2021): ``1 - C(n-c, k) / C(n, k)``.
+
+    ``n`` attempts, ``c`` of them correct, ``1 <= k <= n``; arrays of ``n``, ``c`` and ``k`` broadcast together.
+    Computed as ``1 - prod_{i=n-c+1}^{n} (1 - k/i)`` in log space (:func:`log_fail_unbiased`), which is 1 exactly
+    when ``n - c < k`` and 0 exactly when ``c = 0``.
+    """
+    return _out(-np.expm1(np.asarray(log_fail_unbiased(n, c, k))) + 0.0)  # + 0.0: c = 0 gives 0.0, not -0.0
 
 
 def pass_at_k_naive(n, c, k):

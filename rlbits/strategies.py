@@ -19,8 +19,8 @@ the whole matrix, because pass@k averages ``1 - (1 - q_i)^k`` over problems, wit
 - :func:`crossover_k` finds the smallest k at which the base policy's pass@k catches up with the trained one's.
 - :func:`escape_steps` is the mean-field time for a rare, better strategy to overtake an entrenched one.
 
-The estimator here is a private, table-based one (:func:`_log_fail_table`): it evaluates ``1 - C(n-c,k)/C(n,k)``
-for every ``c`` and every ``k`` at once, as the product of Chen et al.; :mod:`rlbits.passk` has the per-element one.
+The estimator is :func:`rlbits.passk.pass_at_k_unbiased` (chapter 8), evaluated at every count ``c`` and every
+``k`` at once and weighted by the histogram of the counts.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from rlbits import passk
 from rlbits.validate import ParameterError, integer, probability, real
 
 HEURISTIC, GENERAL = 0, 1  #: indices of the two named strategies; junk strategies follow
@@ -313,14 +314,10 @@ def sample_correct_counts(probs, solve, n: int, seeds) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _log_fail_table(n: int, kmax: int) -> np.ndarray:
-    """``L[c, k-1] = log(C(n-c, k) / C(n, k)) = sum_{i=n-c+1}^{n} log(1 - k/i)`` for c = 0..n, k = 1..kmax
-    (``-inf`` when ``n - c < k``): the product form of Chen et al. (2021), in log space."""
-    k = np.arange(1, kmax + 1, dtype=float)
-    i = np.arange(n, 0, -1, dtype=float)[:, None]  # i = n, n-1, ..., 1: the factor added when c grows by one
-    with np.errstate(divide="ignore"):
-        terms = np.where(i > k, np.log1p(-np.minimum(k / i, 1.0)), -np.inf)
-    table = np.vstack([np.zeros((1, kmax)), np.cumsum(terms, axis=0)])
+def _estimator_table(n: int, ks: tuple) -> np.ndarray:
+    """``T[c, j]``: :func:`rlbits.passk.pass_at_k_unbiased` at ``c = 0..n`` correct of ``n`` and ``k = ks[j]``,
+    cached (chapter 12 evaluates the same table for every group of runs)."""
+    table = passk.pass_at_k_unbiased(n, np.arange(n + 1)[:, None], np.asarray(ks, dtype=np.int64)[None, :])
     table.setflags(write=False)  # cached: shared between calls
     return table
 
@@ -335,9 +332,9 @@ def pass_at_k_from_counts(n: int, counts, ks) -> np.ndarray:
     ks = np.asarray(ks)
     if ks.dtype.kind not in "iu" or np.any(ks < 1) or np.any(ks > n):
         raise ParameterError(f"ks must be integers in [1, n={n}]")
-    table = _log_fail_table(n, int(ks.max()))
     hist = np.bincount(counts.ravel(), minlength=n + 1) / counts.size
-    return hist @ (-np.expm1(table[:, ks - 1]))
+    # the estimator at every count c = 0..n and every k, weighted by how often each count occurs
+    return hist @ _estimator_table(n, tuple(int(k) for k in ks.ravel()))
 
 
 def crossover_k(base_curve, trained_curve, ks, tol: float = 1e-9):

@@ -160,3 +160,40 @@ def test_any_of_k_costs():
     assert at == pytest.approx(1e9, rel=1e-6)
     with pytest.raises(ParameterError, match="k=0.5"):
         passk.any_of_k_costs(path, 0.5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 60), st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=30))
+def test_unbiased_vectorised_over_n_c_k_matches_binomial_ratio(triples):
+    # arrays of n, c and k (several distinct n and k in one call) against exact rational arithmetic, element by element
+    n = np.array([t[0] for t in triples])
+    c = np.array([t[1] % (t[0] + 1) for t in triples])
+    k = np.array([1 + t[2] % t[0] for t in triples])
+    got = passk.pass_at_k_unbiased(n, c, k)
+    want = [exact_unbiased(int(a), int(b), int(d)) for a, b, d in zip(n, c, k)]
+    assert got.shape == n.shape
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-15)
+    # the same values one element at a time, and broadcasting a column of c against a row of k
+    assert all(passk.pass_at_k_unbiased(int(a), int(b), int(d)) == g for a, b, d, g in zip(n, c, k, got))
+    grid = passk.pass_at_k_unbiased(n.max(), np.arange(n.max() + 1)[:, None], np.arange(1, n.max() + 1)[None, :])
+    assert grid.shape == (n.max() + 1, n.max())
+
+
+def test_unbiased_fast_on_large_grids():
+    # a full (c, k) grid at n = 1024 and a million-attempt count: no per-element Python loop
+    import time
+
+    t0 = time.perf_counter()
+    grid = passk.pass_at_k_unbiased(1024, np.arange(1025)[:, None], np.arange(1, 1025)[None, :])
+    big = passk.pass_at_k_unbiased(1_000_000, np.arange(0, 1_000_001, 997), 5000)
+    assert time.perf_counter() - t0 < 10.0
+    assert np.all(np.diff(grid, axis=1) >= 0) and np.all(np.diff(grid, axis=0) >= 0)  # monotone in k and in c
+    assert grid[0].max() == 0.0 and grid[-1].min() == 1.0
+    assert big[1] == pytest.approx(exact_unbiased(1_000_000, 997, 5000), rel=1e-10)
+
+
+def test_log_fail_unbiased_is_minus_inf_exactly_when_every_subset_passes():
+    lf = passk.log_fail_unbiased(10, np.arange(11), 4)
+    assert np.all(np.isneginf(lf[7:])) and np.all(np.isfinite(lf[:7])) and lf[0] == 0.0
+    with pytest.raises(ParameterError, match="k=11 exceeds n=10"):
+        passk.log_fail_unbiased(np.array([10, 20]), 0, np.array([11, 11]))
