@@ -17,8 +17,8 @@ when every context is deterministic, i.e. when the entropy rate is zero.
 
 The estimator (:func:`two_batch_estimates`) is the unbiased one of McCandlish et al. (2018, appendix A): with
 ``E|G_B|^2 = |G|^2 + tr Sigma / B`` for a batch of ``B`` i.i.d. examples, two batch sizes give unbiased estimates of
-``|G|^2`` and ``tr Sigma``. A batch enters only through its count matrix ``N[c, y]``, so a batch of any size costs
-``O(K^2)`` (:func:`sample_counts`, :func:`batch_gradient`).
+``|G|^2`` and ``tr Sigma``. A batch enters only through its count matrix ``N[c, y]``, so a batch of ``B`` examples
+costs ``O(min(B log K, K^2) + K^2)`` (:func:`sample_counts`, :func:`batch_gradient`).
 
 Also here: minibatch SGD from a uniform start until a target excess loss (:func:`sgd_steps_to_target`), the
 steps/samples trade-off ``S = S_min (1 + B_crit / B)`` and its fit, and the noise scale of REINFORCE on one prompt
@@ -97,7 +97,8 @@ def joint_distribution(lang: MarkovLanguage) -> np.ndarray:
     return (lang.stationary[:, None] * lang.P).ravel()
 
 
-def sample_counts(rng: np.random.Generator, joint: np.ndarray, batch: int, cdf: np.ndarray | None = None) -> np.ndarray:
+def sample_counts(rng: np.random.Generator, joint: np.ndarray, batch: int,
+                  cdf: np.ndarray | None = None) -> np.ndarray:
     """The count matrix ``N[c, y]`` of a batch of ``batch`` i.i.d. pairs, shape (K, K).
 
     Small batches invert the cumulative ``cdf`` of ``joint`` at ``batch`` uniforms (pass ``cdf`` to save the
@@ -117,6 +118,8 @@ def sample_counts(rng: np.random.Generator, joint: np.ndarray, batch: int, cdf: 
 def batch_gradient(Q: np.ndarray, N: np.ndarray) -> np.ndarray:
     """The mean gradient of a batch with count matrix ``N``, for predictions ``Q = softmax(W)``:
     row ``c`` is ``(n_c q_c - N_c) / B`` with ``n_c`` the row count and ``B`` the batch size."""
+    if Q.shape != N.shape:
+        raise ParameterError(f"counts of shape {N.shape} do not match predictions of shape {Q.shape}")
     B = N.sum()
     if B <= 0:
         raise ParameterError("the batch is empty")
