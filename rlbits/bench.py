@@ -10,8 +10,11 @@ For each V in {1e3, 1e4, 1e5, 1e6} it measures:
   not depend on the state);
 - ``engine_s_per_run`` and ``engine_samples_per_s``: complete event-driven runs to pass rate 0.99, timed;
 - ``speedup_per_run``: reference seconds per run (extrapolated) over engine seconds per run;
-- ``dense_ns_per_logit``: one step of the dense engine (REINFORCE with mean baseline, one run), per logit, beside
-  ``copy_ns_per_element``, and ``reference_mean_ns_per_logit`` for the reference's mean-baseline step.
+- ``dense_ns_per_logit``: one step of the dense engine (REINFORCE with mean baseline, one run, everything included),
+  per logit, beside ``copy_ns_per_element``; ``dense_update_ns_per_logit`` for the fused update kernel alone; and
+  ``reference_mean_ns_per_logit`` for the reference's mean-baseline step;
+- ``jit_seconds`` (once): compiling the numba kernels, or loading them from numba's on-disk cache, done before any
+  timing and excluded from the per-step figures.
 
 Writes ``build_dir / "bench.json"``.
 """
@@ -23,6 +26,7 @@ import platform
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from rlbits import learners
@@ -77,7 +81,9 @@ def engine_run_time(V: int, n_runs: int) -> tuple[float, float]:
 
 
 def dense_step_ns_per_logit(V: int, steps: int) -> tuple[float, dict]:
-    """Dense-engine time per step per logit (one run, mean baseline), from the uniform start, best of 3."""
+    """Dense-engine time per step per logit (one run, mean baseline, everything included: sampling, the fused
+    update, bookkeeping, drawing the uniforms), from the uniform start, best of 3. The numba kernels are compiled
+    (or loaded) before the timing starts; that time is reported separately."""
     best, degrees = float("inf"), {}
     for rep in range(3):
         t0 = time.perf_counter()
@@ -88,13 +94,12 @@ def dense_step_ns_per_logit(V: int, steps: int) -> tuple[float, dict]:
 
 
 def dense_update_ns_per_logit(V: int, steps: int) -> float:
-    """The dense update kernel alone (:meth:`learners.DenseState.apply`, failures with the mean baseline at p = 1/V,
-    polynomial degree 1), per logit, best of 3: what the step costs without the per-step Python bookkeeping."""
-    state = learners.DenseState(1, V)
-    buf, buf2 = np.empty((1, V - 1)), np.empty((1, V - 1))
-    ys = np.array([[1]])
-    adv = np.array([[-1.0 / V]])
-    return _best(lambda: state.apply(1.0, 1, ys, adv, buf, buf2), 3, steps) / V * 1e9
+    """The fused update kernel alone (``learners._dense_update``: a failure with the mean baseline at p = 1/V, the
+    Taylor degree of that step, one sampled token), per logit, best of 3."""
+    w, bsum, st = learners._fresh_state(V)
+    idx, kick = np.array([V // 3], dtype=np.int64), np.array([-1.0 / V])
+    S = float(V)
+    return _best(lambda: learners._dense_update(w, bsum, 1.0, S, 1.0, -1.0 / V, 0.0, idx, kick), 3, steps) / V * 1e9
 
 
 def main(build_dir: Path, quick: bool = False) -> int:
@@ -102,6 +107,7 @@ def main(build_dir: Path, quick: bool = False) -> int:
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
+    jit_s = learners._ensure_jit()  # compile (or load from numba's cache) before any timing
     rows = []
     for V in SIZES:
         copy = copy_ns_per_element(V)
@@ -110,7 +116,7 @@ def main(build_dir: Path, quick: bool = False) -> int:
         ref_mean_rate = reference_rate(V, "rl_mean", budget / 3)
         n_runs = 50 if quick else 400
         eng_s, mean_samples = engine_run_time(V, n_runs)
-        steps = 30 if quick else (400 if V <= 10**5 else 60)
+        steps = (200 if V <= 10**5 else 40) if quick else (2000 if V <= 10**5 else 300)
         dense_ns, degrees = dense_step_ns_per_logit(V, steps)
         kernel_ns = dense_update_ns_per_logit(V, steps)
         ref_run_s = mean_samples / ref_rate
@@ -138,7 +144,8 @@ def main(build_dir: Path, quick: bool = False) -> int:
     out = {
         "quick": quick,
         "machine": {"processor": platform.processor() or platform.machine(), "python": platform.python_version(),
-                    "numpy": np.__version__},
+                    "numpy": np.__version__, "numba": numba.__version__},
+        "jit_seconds": jit_s,
         "threshold": 0.99,
         "targets": {"speedup_per_run_at_1e5": TARGET_SPEEDUP, "dense_over_copy_at_1e5": TARGET_DENSE_OVER_COPY},
         "met": {"speedup_per_run_at_1e5": bool(at["speedup_per_run"] >= TARGET_SPEEDUP),

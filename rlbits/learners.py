@@ -26,14 +26,21 @@ Which shortcuts are exact (each is tested against :mod:`rlbits.reference`, the p
   on 1..V, which fixes the whole trajectory (pass rate ``1/(V - k)`` after k failures, 1 after the success).
 - REINFORCE with the mean-reward baseline: failed samples now push their own token down, which breaks the symmetry
   among wrong tokens, so the engine keeps all V logits and makes a **dense O(V) update per step** (exact up to
-  float64 rounding). Two devices keep it close to the memory-copy floor: (i) the per-token factor
-  ``exp(-c * pi_i)`` of a wrong token is evaluated by its Taylor polynomial of the lowest degree whose truncation
-  error is below 2**-53 for the largest argument of that step (``|x|**(n+1) / (n+1)! / (1 - |x|) < 2**-53``), which
-  is as accurate as ``np.exp`` and much cheaper (``np.exp`` is used when the argument is too large); (ii) the
-  sampled wrong token is drawn by rejection from a uniform proposal against an upper bound on the wrong weights
-  (exact: every accepted draw has the target distribution), so no cumulative sum is needed.
+  float64 rounding), in one fused numba kernel that reads and writes each weight once per step. The state is not
+  the logits but unnormalised weights ``w_k = exp(z_k - const)`` with their sum ``S`` (``pi_k = w_k / S``), so the
+  update ``z_k += kick_k - c pi_k`` is ``w_k *= exp(kick_k - c w_k / S)``. For a token that was not sampled the
+  argument ``-c w_k / S`` is tiny except in the first steps at small V, and ``exp`` is replaced by its Taylor
+  polynomial of the lowest degree whose truncation error is below 2**-53 for the step's largest argument
+  (``|x|**(n+1) / (n+1)! / (1 - |x|) < 2**-53``; degree 1 at ``|x| < 1e-8``; the loop used is the first of
+  degrees 1, 2, 3, 4, 6, 9 at least that high, each vectorised), which is as accurate as ``exp``;
+  the sampled tokens, the answer, and every token of a step whose largest argument is >= 0.05 use ``exp``. The
+  same pass accumulates the new sum of the wrong weights (so ``1 - p`` is that sum over ``S``, never ``1 - p``) and
+  its sums over blocks of 1024 tokens, from which the next sample is drawn by inverse CDF in
+  O(V / 1024 + 1024) (blocks, then tokens). The weights are renormalised to sum 1 every 256 steps (no overflow or
+  underflow drift); a weight below 1e-290 raises instead of being silently rounded to 0.
 
-Numerics: float64 throughout; ``p`` and ``q`` are both computed as logistic functions of the gap, never as ``1 - p``.
+Numerics: float64 throughout; for the two-logit state ``p`` and ``q`` are both logistic functions of the gap, for the
+dense state ``w0 / S`` and ``W / S``; neither is computed as one minus the other.
 Randomness: one :class:`numpy.random.Generator` per run, child ``i`` of the given :class:`~numpy.random.SeedSequence`
 (spawn key ``(i,)``), so run i's trajectory does not depend on how many runs are simulated together.
 """

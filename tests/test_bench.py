@@ -33,5 +33,18 @@ def test_engine_beats_reference_by_orders_of_magnitude(report):
     assert s[-1] > 100 * s[0]
 
 
+def test_dense_step_against_the_copy_floor(report):
+    at = next(r for r in report["rows"] if r["V"] == 10**5)
+    assert report["met"]["dense_over_copy_at_1e5"] == (at["dense_over_copy"] <= 3.0)
+    assert at["dense_update_over_copy"] == pytest.approx(at["dense_update_ns_per_logit"] / at["copy_ns_per_element"])
+    # the fused kernel makes one pass (the numpy version made ~15x the floor); leave room for a loaded machine
+    assert at["dense_over_copy"] < 8
+    # the whole step includes the update kernel, so it cannot be much cheaper than it
+    assert at["dense_ns_per_logit"] > 0.5 * at["dense_update_ns_per_logit"]
+    assert report["jit_seconds"] >= 0 and "numba" in report["machine"]
+    degrees = at["dense_poly_degrees"]
+    assert sum(degrees.values()) > 0 and set(degrees) <= {"-1", "0", "1", "2", "3", "4", "6", "9"}
+
+
 def test_quick_is_quick(report):
     assert report["quick"] is True and report["seconds"] < 30
