@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from rlbits import info
 from rlbits.validate import integer, one_of, probability, real
 
 _lgamma = np.vectorize(math.lgamma, otypes=[float])
@@ -45,20 +46,16 @@ def teacher(V, temperature, rng):
 
 
 def entropy(q, unit="bits"):
-    """Entropy of a distribution vector (bits or nats)."""
+    """Entropy of a distribution vector (bits or nats): :func:`rlbits.info.entropy` of a validated teacher."""
     q = _check_q(q)
     one_of("unit", unit, ("bits", "nats"))
-    h = float(-(q * np.log(q)).sum())
-    return h / math.log(2) if unit == "bits" else h
+    return info.entropy(q, unit)
 
 
 def kl(p, q):
-    """``KL(p || q)`` in nats for probability vectors (rows of 2-d arrays); 0 log 0 = 0, ``inf`` if q = 0 < p."""
-    p = np.asarray(p, dtype=float)
-    q = np.asarray(q, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - np.log(q)), 0.0)
-    return t.sum(axis=-1)
+    """``KL(p || q)`` in nats for probability vectors (rows of 2-d arrays); 0 log 0 = 0, ``inf`` if q = 0 < p:
+    :func:`rlbits.info.kl_divergence`."""
+    return info.kl_divergence(p, q, "nats")
 
 
 def _binom_pmf(n, q):

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from rlbits.validate import one_of, probability
+from rlbits.validate import ParameterError, one_of, probability
 
 _LN2 = math.log(2.0)
 
@@ -79,3 +79,54 @@ def log_axis_share_rl_above_sl(V):
     if not V > 2:
         raise ValueError(f"V={V!r} is outside the allowed range (2, inf)")
     return _LN2 / math.log(V)
+
+
+def _distribution(name: str, dist, axis):
+    """``dist`` as a float array of probability vectors along ``axis`` (``None``: the whole array is one
+    distribution): finite entries in [0, 1], each vector summing to 1 within 1e-9; the error names the offending
+    value. Entries down to ``-1e-12`` are accepted as rounding residue of a difference (they count as 0)."""
+    d = np.asarray(dist, dtype=float) if not isinstance(dist, str) else None
+    if d is None or d.dtype.kind not in "fiu":
+        raise ParameterError(f"{name}={dist!r} is not a number; allowed: probability vectors")
+    bad = np.isnan(d) | (d < -1e-12) | (d > 1 + 1e-12)
+    if np.any(bad):
+        raise ParameterError(f"{name} has the entry {float(d[bad].flat[0])!r}; allowed: probabilities in [0, 1]")
+    if d.ndim == 0:
+        raise ParameterError(f"{name}={dist!r} is a scalar; allowed: an array of probability vectors")
+    total = d.sum(axis=axis)
+    bad = np.abs(total - 1.0) > 1e-9
+    if np.any(bad):
+        raise ParameterError(f"{name} sums to {float(np.ravel(total)[np.ravel(bad)][0])!r} along axis={axis}; "
+                             "allowed: probability vectors summing to 1 (within 1e-9)")
+    return d
+
+
+def entropy(dist, unit: str = "bits", axis=-1):
+    """Shannon entropy ``-sum_i p_i log p_i`` of the probability vectors of ``dist`` along ``axis`` (``None``: the
+    whole array is one joint distribution), with ``0 log 0 = 0``; vectorised over the other axes.
+
+    The canonical entropy of a discrete distribution in rlbits (chapter 1); the logarithm is taken in the unit's base
+    directly (``log2`` for bits), so no rescaling rounds. ``0 <= H <= log K`` for ``K`` outcomes.
+    """
+    one_of("unit", unit, ("bits", "nats"))
+    p = _distribution("dist", dist, axis)
+    log = np.log2 if unit == "bits" else np.log
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(p > 0, -p * log(np.where(p > 0, p, 1.0)), 0.0)
+    return _out(t.sum(axis=axis))
+
+
+def kl_divergence(p, q, unit: str = "nats", axis=-1):
+    """``KL(p || q) = sum_i p_i log(p_i / q_i)`` of the probability vectors of ``p`` and ``q`` along ``axis``
+    (broadcast together; ``None``: whole arrays), with ``0 log 0 = 0`` and ``inf`` where ``q_i = 0 < p_i``.
+
+    The canonical divergence of two discrete distributions in rlbits (chapter 1); ``KL >= 0``, with equality iff
+    ``p = q``.
+    """
+    one_of("unit", unit, ("bits", "nats"))
+    p = _distribution("p", p, axis)
+    q = _distribution("q", q, axis)
+    log = np.log2 if unit == "bits" else np.log
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(p > 0, p * log(np.where(p > 0, p, 1.0) / q), 0.0)  # log of the ratio: exact when p ~ q
+    return _out(t.sum(axis=axis))

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from rlbits import info
 from rlbits.info import binary_entropy
 from rlbits.validate import integer, one_of, probability, real
 
@@ -51,10 +52,9 @@ def normal_quantile(u):
 
 
 def _entropy_bits(P, axis=None):
-    P = np.asarray(P, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(P > 0, -P * np.log2(np.where(P > 0, P, 1.0)), 0.0)
-    return t.sum(axis=axis)
+    """Entropy in bits of the distribution(s) ``P`` along ``axis`` (``None``: one joint distribution):
+    :func:`rlbits.info.entropy`."""
+    return info.entropy(P, "bits", axis=axis)
 
 
 def grade_likelihood(q, K, sigma):

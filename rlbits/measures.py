@@ -28,19 +28,12 @@ import math
 
 import numpy as np
 
+from rlbits import info
 from rlbits.info import binary_entropy, surprisal
-from rlbits.validate import ParameterError, integer, one_of, probability
+from rlbits.validate import ParameterError, integer, probability
 
-_LN2 = math.log(2.0)
-
-
-def _scale(unit: str) -> float:
-    one_of("unit", unit, ("bits", "nats"))
-    return 1.0 / _LN2 if unit == "bits" else 1.0
-
-
-def _out(x):
-    return float(x) if np.ndim(x) == 0 else x
+_scale = info._scale  # the unit factor (1/ln 2 for bits, checked) and the scalar/array return of rlbits.info
+_out = info._out
 
 
 def _answers(V):
@@ -168,8 +161,8 @@ def belief(p, V: int) -> np.ndarray:
 
 
 def _kl(post: np.ndarray, prior: np.ndarray) -> float:
-    m = post > 0
-    return float(np.sum(post[m] * np.log(post[m] / prior[m])))
+    """``KL(post || prior)`` in nats: :func:`rlbits.info.kl_divergence`."""
+    return float(info.kl_divergence(post, prior, "nats"))
 
 
 def brute_force_measures(prior, truth: int = 0, unit: str = "bits") -> dict:

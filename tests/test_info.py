@@ -114,3 +114,65 @@ def test_log_axis_share():
         info.log_axis_share_rl_above_sl(1)
     with pytest.raises(ValueError, match="measure='kl'"):
         info.mean_bits_log_uniform(100, "kl")
+
+
+# ---------------------------------------------------------------- entropy and KL of discrete distributions
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+def _dists(K):
+    """Strategy: probability vectors of length K (some entries exactly 0)."""
+    w = hnp.arrays(float, K, elements=st.one_of(st.just(0.0), st.floats(1e-6, 1.0)))
+    return w.filter(lambda a: a.sum() > 0).map(lambda a: a / a.sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 12).flatmap(lambda K: st.tuples(_dists(K), _dists(K))))
+def test_kl_nonnegative_zero_on_itself_entropy_bounded(pq):
+    import math as _math
+
+    p, q = pq
+    K = p.size
+    kl = info.kl_divergence(p, q)
+    assert kl >= -1e-12
+    assert info.kl_divergence(p, p) == pytest.approx(0.0, abs=1e-12)
+    if np.any((q == 0) & (p > 0)):
+        assert kl == np.inf
+    h = info.entropy(p, "nats")
+    assert -1e-12 <= h <= _math.log(K) + 1e-12
+    # KL to the uniform distribution is log K - H(p); bits are nats / ln 2
+    assert info.kl_divergence(p, np.full(K, 1.0 / K)) == pytest.approx(_math.log(K) - h, abs=1e-12)
+    assert info.entropy(p, "bits") == pytest.approx(h / _math.log(2), rel=1e-12, abs=1e-15)
+    assert info.kl_divergence(p, q, "bits") == pytest.approx(kl / _math.log(2), rel=1e-12, abs=1e-15)
+
+
+def test_entropy_and_kl_values_and_axes():
+    assert info.entropy([0.5, 0.5]) == 1.0
+    assert info.entropy([1.0, 0.0, 0.0]) == 0.0
+    assert info.entropy(np.full(8, 1 / 8)) == pytest.approx(3.0, rel=1e-15)
+    # binary case agrees with binary_entropy
+    for p in (1e-9, 0.1, 0.5, 0.93):
+        assert info.entropy([p, 1 - p]) == pytest.approx(info.binary_entropy(p), rel=1e-12)
+    # vectorised over rows, or one joint distribution with axis=None
+    rows = np.array([[0.5, 0.5, 0.0], [0.25, 0.25, 0.5]])
+    assert np.allclose(info.entropy(rows), [1.0, 1.5])
+    assert info.entropy(rows / 2, axis=None) == pytest.approx(1.0 + 1.25)
+    assert np.allclose(info.entropy(rows.T, axis=0), [1.0, 1.5])
+    assert info.kl_divergence([0.5, 0.5], [0.25, 0.75], "bits") == pytest.approx(
+        0.5 * np.log2(2) + 0.5 * np.log2(0.5 / 0.75))
+    assert np.allclose(info.kl_divergence(rows, np.array([1 / 3, 1 / 3, 1 / 3])),
+                       np.log(3) - info.entropy(rows, "nats"))
+    assert info.kl_divergence([0.0, 1.0], [1.0, 0.0]) == np.inf
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: info.entropy([0.5, 0.6]), "sums to 1.1"),
+    (lambda: info.entropy([1.5, -0.5]), "entry 1.5"),
+    (lambda: info.entropy([np.nan, 1.0]), "entry nan"),
+    (lambda: info.entropy(0.5), "scalar"),
+    (lambda: info.entropy([0.5, 0.5], unit="dits"), "unit"),
+    (lambda: info.kl_divergence([0.5, 0.5], [0.9, 0.2]), "q sums to"),
+])
+def test_entropy_and_kl_validation(call, message):
+    with pytest.raises(ParameterError, match=message):
+        call()
