@@ -242,7 +242,6 @@ def curve_from_success_times(times: np.ndarray, p_levels: np.ndarray, n_grid) ->
 
 _BLOCK = 1024
 _XMAX_POLY = 0.05  # beyond this |argument| the whole pass uses exp
-_INV_FACT = np.array([1.0 / math.factorial(k) for k in range(16)])
 # status codes of the run kernel
 _DONE, _BUDGET, _NEED_UNIFORMS, _UNDERFLOW = 0, 1, 2, 3
 
