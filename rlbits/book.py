@@ -161,7 +161,12 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
         target = src / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if not is_notebook(md):
-            shutil.copy(md, target.with_suffix(".md"))
+            text = md.read_text()
+            if partial:  # links to chapters left out of a partial book become plain text
+                kept = set(toc_files(src))
+                text = re.sub(r"\{doc\}`([^`<]*?)`", lambda m: m.group(0) if _doc_target(rel, m.group(1)) in kept
+                              else m.group(1), text)
+            target.with_suffix(".md").write_text(text)
             continue
         executed = build / "notebooks" / f"{md.stem}.ipynb"
         if not executed.exists():
@@ -183,6 +188,14 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
     if missing:
         raise FileNotFoundError("cannot render, missing: " + "; ".join(missing))
     return src
+
+
+def _doc_target(rel: str, ref: str) -> str:
+    """The document a ``{doc}`` reference from document ``rel`` points at (relative to the book's root)."""
+    ref = ref.strip()
+    if ref.startswith("/"):
+        return ref.lstrip("/")
+    return os.path.normpath(os.path.join(os.path.dirname(rel), ref))
 
 
 _WARNING = re.compile(r"^(?P<path>\S+?\.(?:ipynb|md|rst|yml|bib))(?::(?P<line>\d+))?: (?P<kind>WARNING|ERROR|CRITICAL)")
