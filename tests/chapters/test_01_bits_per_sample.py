@@ -47,6 +47,6 @@ def test_log_axis_share_and_means(r):
 
 def test_verdicts(r):
     assert r["verdict_C04"] == "holds"
-    assert r["verdict_C07"] == "holds"
+    assert r["verdict_C07"] == "holds with a caveat"
     for claim in ("C03", "C04", "C07"):
         assert r[f"verdict_{claim}_quantity"] in r
