@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -82,9 +83,10 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
     waves = [[s for s in sources if BACKMATTER not in s.as_posix()],
              [s for s in sources if BACKMATTER in s.as_posix()]]
     runs: list[ChapterRun] = []
-    for wave in waves:
+    for number, wave in enumerate(waves, start=1):
         if not wave:
             continue
+        start = time.perf_counter()
         args = [(s, build, parameters, root) for s in wave]
         if jobs > 1 and len(wave) > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -96,7 +98,16 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
             log(f"  {_rel(run.source, root)}: {run.seconds:.1f} s {status}")
         runs += done
         _write_execution_table(build, runs, root)
+        _write_wall_time(build, f"wave{number}", time.perf_counter() - start, jobs)
     return runs
+
+
+def _write_wall_time(build: Path, key: str, seconds: float, jobs: int) -> None:
+    """Wall-clock seconds of each execution wave (chapters, then back matter), for the Reproducibility page."""
+    path = build / "timing.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = {"wall_seconds": round(seconds, 1), "jobs": jobs}
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> None:

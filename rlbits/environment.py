@@ -44,6 +44,18 @@ def execution_table(path: Path | None = None) -> dict[str, dict]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def wall_times(path: Path | None = None) -> dict[str, dict]:
+    """Wall-clock seconds of the execution waves of this build (``wave1``: chapters, ``wave2``: back matter)."""
+    path = Path(path or build_dir() / "timing.json")
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def bench_seconds(path: Path | None = None) -> float:
+    """Seconds the benchmark of this build spent measuring (0 when the build ran none)."""
+    path = Path(path or build_dir() / "bench.json")
+    return round(float(json.loads(path.read_text()).get("seconds", 0.0)), 1) if path.exists() else 0.0
+
+
 def chapter_seeds(root: Path = ROOT) -> dict[str, int | None]:
     """The root seed each chapter passes to ``rlbits.setup_chapter(seed=...)``."""
     seeds = {}
