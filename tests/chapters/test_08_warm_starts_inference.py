@@ -110,3 +110,11 @@ def test_any_of_k_costs(r):
         assert r[f"anyk_attempts_over_single_k{k}"] == pytest.approx(k * episodes / single, rel=1e-9)
         assert r[f"anyk_attempts_over_single_k{k}"] >= 1
     assert r["anyk_mc_episodes_mean"] == pytest.approx(r["anyk_exact_episodes_mean"], rel=0.02)
+
+
+def test_best_level_aliases_follow_the_level_list(r):
+    """The prose quotes the highest warm start as warmbest_*, whatever the number of levels."""
+    last = r["n_warm_levels"] - 1
+    assert r["warmbest_p0"] == r[f"warm{last}_p0"]
+    assert r["warmbest_sft_samples"] == r[f"warm{last}_sft_samples"]
+    assert r["warmbest_p0"] == max(r[f"warm{j}_p0"] for j in range(last + 1))

@@ -137,3 +137,14 @@ def test_first_report_entropies(r):
     assert r["first_report_bits_passfail"] == pytest.approx(H((1 - d0) ** m), rel=1e-12)
     assert r["first_report_bits_passfail"] < r["first_report_bits_score"] < math.log2(m + 1) \
         < r["first_report_bits_rubric"]
+
+
+@pytest.mark.parametrize("alias", ["lo", "hi", "val"])
+def test_chain_aliases_follow_t_list(r, alias):
+    """The prose quotes the shortest, longest and longest value-learner chains through _Tlo/_Thi/_Tval aliases."""
+    T = r[f"T_{alias}"]
+    for name in ("episodes_outcome", "episodes_process", "speedup_process_over_outcome", "pass_rate_start",
+                 "steps_saving", "steps_saving_with_critic"):
+        assert r[f"{name}_T{alias}"] == r[f"{name}_T{T}"]
+    assert r["T_lo"] < r["T_hi"] and r["T_lo"] <= r["T_val"] <= r["T_hi"]
+    assert f"episodes_value_T{r['T_val']}" in r

@@ -106,3 +106,10 @@ def test_alphago_miniature(r):
 def test_verdict(r):
     assert r["verdict_C23"] == "holds with a caveat"
     assert r["verdict_C23_quantity"] in r
+
+
+def test_top_k_aliases(r):
+    """The prose quotes the smallest proper truncation (top_k_ref) and the largest (top_k_hi) through aliases."""
+    assert r["soft_equiv_samples_topref"] == r[f"soft_equiv_samples_top{r['top_k_ref']}"]
+    assert r["soft_equiv_samples_tophi"] == r[f"soft_equiv_samples_top{r['top_k_hi']}"]
+    assert r["top_k_ref"] > 1 or r["top_k_ref"] == r["top_k_lo"]
