@@ -90,3 +90,16 @@ def test_no_baseline_runs(r):
     # with the mean baseline every self-play run reaches the target in the default configuration
     assert r["reached_target_self"] == 1.0
     assert r["reached_target_self_nobaseline"] < r["reached_target_self"]
+
+
+def test_strongest_opponent_aliases(r):
+    """The prose quotes the strongest fixed opponent as *_strongest, whatever the length of elo_gaps."""
+    gaps = [r[k] for k in sorted(r) if k.startswith("opponent") and k.endswith("_gap") and k[8:-4].isdigit()]
+    j = len(gaps) - 1
+    assert r["opponent_strongest_gap"] == max(gaps) == r[f"opponent{j}_gap"]
+    for key in ("games_to_target", "reached_target", "start_win_rate", "mean_outcome_bits"):
+        for suffix in ("", "_nobaseline"):
+            assert r[f"{key}_strongest{suffix}"] == r[f"{key}_fixed{j}{suffix}"]
+    assert r["games_to_target_strongest_over_self"] == r[f"games_to_target_fixed{j}_over_self"]
+    x10 = 10 ** (max(gaps) / 400)
+    assert r["elo_info_ratio_even_vs_strongest"] == pytest.approx((1 + x10) ** 2 / (4 * x10), rel=1e-12)
