@@ -1,12 +1,28 @@
 """rlbits: the helper package of the executable book on bits per FLOP in RL and supervised learning.
 
-Modules are organised by idea; each says which chapter introduces it:
+Modules are organised by idea; each docstring names the chapter that introduces it.
 
-- :mod:`rlbits.validate`  -- checks for chapter parameters (clear errors naming the value and allowed range)
-- :mod:`rlbits.results`   -- ``record`` and ``verdict``: glue a number into the prose and the results file
-- :mod:`rlbits.info`      -- surprisal, binary entropy and friends (chapter 1)
-- :mod:`rlbits.plotting`  -- the book's figure style
-- :mod:`rlbits.pipeline`  -- execute chapters with papermill and render the book (``python -m rlbits``)
+Information measures
+    :mod:`rlbits.info` (surprisal, binary entropy, entropy and KL; ch. 1), :mod:`rlbits.measures` (three ways to
+    count a bit; ch. 2)
+Samplers, data and variance
+    :mod:`rlbits.variance` (waiting times, REINFORCE noise, truncated support; ch. 3), :mod:`rlbits.language`
+    (a Markov language of known entropy; ch. 4, 7), :mod:`rlbits.noise` (gradient noise scale; ch. 4),
+    :mod:`rlbits.passk` (pass@k; ch. 8)
+Learners
+    :mod:`rlbits.learners` (the fast exact engine for one prompt; ch. 6) with :mod:`rlbits.reference` (plain
+    per-sample versions, for tests and the benchmark), :mod:`rlbits.bigram` (next-token SL vs RL; ch. 7),
+    :mod:`rlbits.curriculum` (warm starts, curricula; ch. 8, 9), :mod:`rlbits.selfplay` (Elo, self-play; ch. 9),
+    :mod:`rlbits.dense` and :mod:`rlbits.judges` (process rewards, value functions, judges; ch. 10),
+    :mod:`rlbits.distill` and :mod:`rlbits.search_targets` (soft labels, the AlphaGo recipe; ch. 11),
+    :mod:`rlbits.strategies` (elicitation and jaggedness; ch. 12), :mod:`rlbits.worldmodel` (ch. 13)
+Experiments' accounting
+    :mod:`rlbits.compute` (FLOPs and where compute goes; ch. 5), :mod:`rlbits.bench` (the engine benchmark)
+Plotting, results and the ledger
+    :mod:`rlbits.plotting`, :mod:`rlbits.results` (``record``, ``verdict``), :mod:`rlbits.validate`,
+    :mod:`rlbits.ledger`, :mod:`rlbits.environment`
+The pipeline (``python -m rlbits``)
+    :mod:`rlbits.execute` (one chapter), :mod:`rlbits.book` (the book), :mod:`rlbits.cli`
 """
 
 __version__ = "0.1.0"
