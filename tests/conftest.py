@@ -13,6 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: no per-example deadline (CI machines are shared and slow) and a fixed example sequence, so a run
+# of the suite is as reproducible as the book.
+settings.register_profile("rlbits", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("rlbits")
 
 ROOT = Path(__file__).resolve().parent.parent
 
