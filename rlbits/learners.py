@@ -261,23 +261,6 @@ class DenseResult:
     jit_seconds: float = 0.0
 
 
-def exp_poly_degree(xmax: float) -> int:
-    """Lowest Taylor degree n with |x|^(n+1)/(n+1)!/(1-|x|) < 2^-53 for |x| <= xmax; 0 if xmax == 0; -1: use exp.
-
-    The bound is the Lagrange remainder of exp on [-xmax, xmax] relative to exp(x) >= 1 - |x|, so the polynomial is
-    as accurate as exp itself (below half an ulp, before rounding of the evaluation)."""
-    if xmax == 0.0:
-        return 0
-    if not xmax < _XMAX_POLY:
-        return -1
-    term = 1.0
-    for n in range(1, 14):
-        term *= xmax / n
-        if term * xmax / (n + 1) / (1 - xmax) < _EPS:
-            return n
-    return -1
-
-
 @njit(cache=True)
 def _exp_poly_degree_nb(xmax):
     if xmax == 0.0:
@@ -290,6 +273,15 @@ def _exp_poly_degree_nb(xmax):
         if term * xmax / (n + 1) / (1 - xmax) < _EPS:
             return n
     return -1
+
+
+def exp_poly_degree(xmax: float) -> int:
+    """Lowest Taylor degree n with |x|^(n+1)/(n+1)!/(1-|x|) < 2^-53 for |x| <= xmax; 0 if xmax == 0; -1: use exp.
+
+    The bound is the Lagrange remainder of exp on [-xmax, xmax] relative to exp(x) >= 1 - |x|, so the polynomial is
+    as accurate as exp itself (below half an ulp, before rounding of the evaluation). One implementation, compiled
+    for the kernel, serves both."""
+    return int(_exp_poly_degree_nb(float(xmax)))
 
 
 _DEGREES = (1, 2, 3, 4, 6, 9)  # degrees with a specialised loop; a step uses the smallest one >= the degree needed
