@@ -59,3 +59,9 @@ def book(tmp_path_factory) -> Book:
 def results(book):
     """``results(stem)``: the recorded results of one chapter of the built book."""
     return book.results
+
+
+@pytest.fixture(scope="module")
+def r(request, results):
+    """The recorded results of the chapter named by the test module's ``STEM``."""
+    return results(request.module.STEM)

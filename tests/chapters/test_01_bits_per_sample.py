@@ -9,9 +9,6 @@ pytestmark = pytest.mark.book
 STEM = "01_bits_per_sample"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def test_crossover_and_maximum(r):

@@ -10,9 +10,6 @@ STEM = "02_what_counts_as_a_bit"
 TABLE = {"p1e_5": "1e-5", "p1e_2": "1e-2", "p0_5": "0.5", "p0_9": "0.9"}
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def _expected(p, V):

@@ -9,9 +9,6 @@ pytestmark = pytest.mark.book
 STEM = "03_seeing_the_answer"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def _n_exact(p, c):

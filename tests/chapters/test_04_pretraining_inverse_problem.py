@@ -9,9 +9,6 @@ pytestmark = pytest.mark.book
 STEM = "04_pretraining_inverse_problem"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 @pytest.fixture(scope="module")

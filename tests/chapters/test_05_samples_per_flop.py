@@ -9,9 +9,6 @@ pytestmark = pytest.mark.book
 STEM = "05_samples_per_flop"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def gap(p, T):

@@ -8,9 +8,6 @@ pytestmark = pytest.mark.book
 STEM = "06_the_sky_is"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def sl_levels(V, eta, thr):

@@ -14,9 +14,6 @@ STEM = "07_next_token_by_rl"
 LANG = dict(K=64, frac_deterministic=0.5, support=16, seed=0, concentration=1.0)
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,6 @@ pytestmark = pytest.mark.book
 STEM = "08_warm_starts_inference"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def sl_path(V, lr, p_start, p_target):

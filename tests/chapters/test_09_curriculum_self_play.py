@@ -8,9 +8,6 @@ pytestmark = pytest.mark.book
 STEM = "09_curriculum_self_play"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def elo(delta):

@@ -10,9 +10,6 @@ STEM = "10_dense_rewards_judges"
 T_LIST = (5, 10, 20, 40)
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def H(p):

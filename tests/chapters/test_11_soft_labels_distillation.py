@@ -9,9 +9,6 @@ pytestmark = pytest.mark.book
 STEM = "11_soft_labels_distillation"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@ STEM = "12_elicitation_jaggedness"
 SETTINGS = {"pg_0p1": 0.1, "pg_0p03": 0.03, "pg_0p01": 0.01, "pg_0p001": 0.001, "pg_0p0001": 0.0001}
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def test_recession_threshold_solves_the_quadratic(r):

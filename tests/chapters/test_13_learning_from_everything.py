@@ -8,9 +8,6 @@ pytestmark = pytest.mark.book
 STEM = "13_learning_from_everything"
 
 
-@pytest.fixture(scope="module")
-def r(results):
-    return results(STEM)
 
 
 def H(p):
