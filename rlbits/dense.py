@@ -94,18 +94,20 @@ def _chunks(rngs, T, chunk):
     return np.stack([rng.random((chunk, T)) for rng in rngs], axis=1)  # (chunk, runs, T)
 
 
-def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512):
-    """Episodes to the target for the process-reward learner (per-step reward ``x_t``), one run per generator."""
-    T, p0, alpha, target = _check(T, p0, alpha, target)
-    S = len(rngs)
-    theta = np.full((S, T), _logit(p0))
+def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update):
+    """Run policy-gradient episodes until each run's pass rate ``prod_t sigmoid(theta_t)`` reaches ``target``.
+
+    The shared driver of the simulated learners: ``update(u, p, active)`` applies one episode's update in place, from
+    the uniforms ``u`` (runs x T) that decide each step and the current step probabilities ``p``. Returns the episode
+    count at which each run first met the target.
+    """
+    S, T = theta.shape
     done = np.zeros(S, dtype=int)
     active = np.ones(S, dtype=bool)
     log_target = math.log(target)
     n = 0
     while n < max_episodes:
-        U = _chunks(rngs, T, chunk)
-        for u in U:
+        for u in _chunks(rngs, T, chunk):
             p = _sigmoid(theta)
             reached = active & (np.log(p).sum(axis=1) >= log_target)
             if reached.any():
@@ -114,8 +116,19 @@ def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512):
                 if not active.any():
                     return done
             n += 1
-            theta += (alpha * active[:, None]) * ((u < p) * (1.0 - p))
+            update(u, p, active)
     raise ValueError(f"max_episodes={max_episodes} reached before the target; raise it or alpha")
+
+
+def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512):
+    """Episodes to the target for the process-reward learner (per-step reward ``x_t``), one run per generator."""
+    T, p0, alpha, target = _check(T, p0, alpha, target)
+    theta = np.full((len(rngs), T), _logit(p0))
+
+    def update(u, p, active):
+        theta[...] += (alpha * active[:, None]) * ((u < p) * (1.0 - p))
+
+    return _episodes_to_target(theta, rngs, target, max_episodes, chunk, update)
 
 
 def value_episodes(T, p0, alpha, target, rngs, beta=0.1, max_episodes=10**6, chunk=512):
@@ -131,32 +144,20 @@ def value_episodes(T, p0, alpha, target, rngs, beta=0.1, max_episodes=10**6, chu
     theta = np.full((S, T), _logit(p0))
     v = np.zeros((S, T + 1))
     v[:, T] = 1.0
-    done = np.zeros(S, dtype=int)
     steps = np.zeros(S, dtype=np.int64)
-    log_target = math.log(target)
     alive = np.ones((S, T), dtype=bool)
-    active = np.ones(S, dtype=bool)
-    n = 0
-    while n < max_episodes:
-        U = _chunks(rngs, T, chunk)
-        for u in U:
-            p = _sigmoid(theta)
-            reached = active & (np.log(p).sum(axis=1) >= log_target)
-            if reached.any():
-                done[reached] = n
-                active &= ~reached
-                if not active.any():
-                    return done, steps
-            n += 1
-            x = u < p
-            np.logical_and.accumulate(x[:, :-1], axis=1, out=alive[:, 1:])
-            alive &= active[:, None]
-            R = alive[:, -1] & x[:, -1]
-            theta += (alpha * alive) * (x * v[:, 1:] - v[:, :-1]) * (x - p)
-            v[:, :-1] += (beta * alive) * (R[:, None] - v[:, :-1])
-            steps += alive.sum(axis=1)
-            alive[:, 0] = True
-    raise ValueError(f"max_episodes={max_episodes} reached before the target; raise it or alpha")
+
+    def update(u, p, active):
+        x = u < p
+        np.logical_and.accumulate(x[:, :-1], axis=1, out=alive[:, 1:])
+        alive[...] &= active[:, None]
+        R = alive[:, -1] & x[:, -1]
+        theta[...] += (alpha * alive) * (x * v[:, 1:] - v[:, :-1]) * (x - p)
+        v[:, :-1] += (beta * alive) * (R[:, None] - v[:, :-1])
+        steps[...] += alive.sum(axis=1)
+        alive[:, 0] = True
+
+    return _episodes_to_target(theta, rngs, target, max_episodes, chunk, update), steps
 
 
 def expected_steps_cut(p):
