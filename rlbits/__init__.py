@@ -19,7 +19,7 @@ Learners
 Experiments' accounting
     :mod:`rlbits.compute` (FLOPs and where compute goes; ch. 5), :mod:`rlbits.bench` (the engine benchmark)
 Plotting, results and the ledger
-    :mod:`rlbits.plotting`, :mod:`rlbits.results` (``record``, ``verdict``), :mod:`rlbits.validate`,
+    :mod:`rlbits.plotting`, :mod:`rlbits.results` (``record``), :mod:`rlbits.verdicts` (``decide``: verdicts from rules), :mod:`rlbits.validate`,
     :mod:`rlbits.ledger`, :mod:`rlbits.environment`
 The pipeline (``python -m rlbits``)
     :mod:`rlbits.execute` (one chapter), :mod:`rlbits.book` (the book), :mod:`rlbits.cli`
@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 
 from rlbits.results import record, verdict, VERDICTS  # noqa: E402,F401
 from rlbits.plotting import setup_style  # noqa: E402,F401
+from rlbits.verdicts import decide  # noqa: E402,F401
 
 
 def setup_chapter(seed: int = 0):

@@ -1,7 +1,8 @@
 """The claims ledger (back matter): every claim of ``data/claims.yml`` with the verdict its chapter recorded.
 
-Chapters record ``verdict_CXX``, ``verdict_CXX_quantity`` (the name of a recorded result) and ``verdict_CXX_note``
-with :func:`rlbits.verdict`. This module joins them with the claims file; nothing in the ledger is typed by hand.
+Each claim's rule (``data/claims.yml``, see :mod:`rlbits.verdicts`) is evaluated here on the owning chapter's results
+file; a chapter that recorded a different verdict (with :func:`rlbits.decide`) is an error. Claims whose chapter
+has no rule yet fall back to the verdict the chapter recorded. Nothing in the ledger is typed by hand.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from rlbits import verdicts
 from rlbits.results import VERDICTS, build_dir, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,7 @@ class Entry:
     quantity: str | None
     value: float | int | str | None
     note: str
+    rule: str = ""
 
 
 def load_claims(path: Path | None = None) -> list[dict]:
@@ -39,6 +42,7 @@ def load_claims(path: Path | None = None) -> list[dict]:
         missing = {"id", "claim", "source", "chapter"} - set(c)
         if missing:
             raise ValueError(f"claim {c.get('id')} lacks {sorted(missing)}")
+        verdicts.check_claim(c)
     return claims
 
 
@@ -59,9 +63,16 @@ def entries(claims: list[dict] | None = None, results_of=load_results) -> list[E
         if verdict is not None and verdict not in VERDICTS:
             raise ValueError(f"{stem}: {key}={verdict!r} is not one of {list(VERDICTS)}")
         quantity = r.get(f"{key}_quantity")
+        note = r.get(f"{key}_note", "")
+        if r and ("test" in c or "status" in c):
+            decision = verdicts.evaluate(c, r)
+            if verdict is not None and verdict != decision.verdict:
+                raise ValueError(f"{stem} recorded {key}={verdict!r} but the rule of data/claims.yml gives "
+                                 f"{decision.verdict!r}")
+            verdict, quantity, note = decision.verdict, decision.evidence, decision.says
         out.append(Entry(id=c["id"], claim=c["claim"], source=", ".join(c["source"]), chapter=stem,
                          verdict=verdict, quantity=quantity, value=r.get(quantity) if quantity else None,
-                         note=r.get(f"{key}_note", "")))
+                         note=note, rule=verdicts.rule_markdown(c)))
     return out
 
 
@@ -82,11 +93,12 @@ def _fmt(value) -> str:
 
 def markdown_table(items: list[Entry]) -> str:
     """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter."""
-    rows = ["| Claim | Verdict | Evidence | Tested in |", "|---|---|---|---|"]
+    rows = ["| Claim | Verdict | Evidence | Rule | Tested in |", "|---|---|---|---|---|"]
     for e in items:
         verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
         evidence = f"`{e.quantity}` = {_fmt(e.value)}" if e.quantity else ""
         number = e.chapter.split("_", 1)[0]
         where = f"{{doc}}`Ch. {int(number)} <../{e.chapter}>`" if number.isdigit() else f"{{doc}}`../{e.chapter}`"
-        rows.append(f"| **{e.id}** {e.claim} *({e.source})* | {verdict} | {evidence} | {where} |")
+        rule = e.rule.replace("|", "\\|")
+        rows.append(f"| **{e.id}** {e.claim} *({e.source})* | {verdict} | {evidence} | {rule} | {where} |")
     return "\n".join(rows)

@@ -1,6 +1,6 @@
 """Recording results: one call puts a number into the prose (myst-nb glue) and into the results file.
 
-The pipeline (:mod:`rlbits.pipeline`) reads every glued scalar back out of the executed notebook and writes
+The pipeline (:mod:`rlbits.execute`) reads every glued scalar back out of the executed notebook and writes
 ``_build/results/<chapter>.json``; tests and the claims ledger read that file. So a number in the prose, the
 number the tests check and the number in the ledger are one and the same object.
 """
@@ -41,6 +41,14 @@ def _plain(value):
     raise TypeError(f"record() takes a number or a string, not {type(value).__name__}")
 
 
+_RECORDED: dict = {}
+
+
+def recorded() -> dict:
+    """Every value recorded so far in this process (a chapter's kernel): what :func:`rlbits.verdicts.decide` reads."""
+    return dict(_RECORDED)
+
+
 def record(name: str, value):
     """Glue ``value`` under ``name`` (for ``{glue:text}`name:fmt``` in the prose) and record it as a result.
 
@@ -49,6 +57,7 @@ def record(name: str, value):
     if not name.replace("_", "").isalnum():
         raise ValueError(f"result name {name!r} must be letters, digits and underscores")
     value = _plain(value)
+    _RECORDED[name] = value
     try:
         from myst_nb import glue
     except ImportError:  # outside a notebook toolchain the value is still returned
@@ -58,7 +67,7 @@ def record(name: str, value):
 
 
 def verdict(claim: str, outcome: str, quantity: str, note: str = ""):
-    """Record a claim's verdict with the name of the recorded quantity behind it.
+    """Deprecated: a verdict typed as a literal. Chapters call :func:`rlbits.verdicts.decide` instead.
 
     ``quantity`` must name a result the chapter recorded (the ledger links the two); ``note`` is one short sentence.
     """
