@@ -28,8 +28,9 @@ Layout, under ``OUT/_build/sweeps/`` (``OUT`` is the book's root unless ``--out`
 
 A table row holds the point id, the value of every swept parameter (the chapter's default where a declared setting
 leaves it out), ``ok``, ``error``, ``seconds`` (the point's kernel time), every recorded number, and every verdict
-(``verdict_Cxx``) with the sentence that decided it (``verdict_Cxx_note``). The JSON table also carries the sweep's
-wall time and the cluster it ran on.
+(``verdict_Cxx``) with the sentence that decided it (``verdict_Cxx_note``); a recorded quantity named like a
+parameter is in column ``recorded:NAME``. The JSON table also carries the sweep's
+wall time, the cluster it ran on, and each row's overrides (``settings``).
 """
 
 from __future__ import annotations
@@ -138,8 +139,9 @@ def point_id(parameters: dict) -> str:
     if not parameters:
         return "defaults"
     canonical = json.dumps(parameters, sort_keys=True, default=repr)
-    readable = "_".join(f"{k}={json.dumps(v, default=repr)}" for k, v in sorted(parameters.items()))
-    readable = re.sub(r"[^A-Za-z0-9_.=+-]+", "-", readable).strip("-")[:60]
+    readable = "_".join(f"{k}=" + re.sub(r"[\[\]\"]", "", json.dumps(v, separators=(",", ":"), default=repr))
+                        for k, v in sorted(parameters.items()))
+    readable = re.sub(r"[^A-Za-z0-9_.=+-]+", "-", readable)[:60]
     return f"{readable}-{hashlib.sha1(canonical.encode()).hexdigest()[:8]}"
 
 
@@ -323,15 +325,16 @@ def table(p: dict, outcomes: list[dict]) -> tuple[list[str], list[dict]]:
     names = list(dict.fromkeys(k for params in p["points"] for k in params))
     keys = sorted({k for o in outcomes for k, v in o["results"].items()
                    if isinstance(v, (int, float)) or _VERDICT.match(k)})
-    quantities = [k for k in keys if not _VERDICT.match(k)]
-    verdicts = [k for k in keys if _VERDICT.match(k)]
-    columns = ["point", *names, "ok", "error", "seconds", *quantities, *verdicts]
+    results = [k for k in keys if not _VERDICT.match(k)] + [k for k in keys if _VERDICT.match(k)]
+    # a recorded quantity named like a parameter (a chapter may record the value it validated) gets its own column
+    column = {k: f"recorded:{k}" if k in names or k in ("point", "ok", "error", "seconds") else k for k in results}
+    columns = ["point", *names, "ok", "error", "seconds", *column.values()]
     rows = []
     for params, o in zip(p["points"], outcomes):
         row = {"point": point_id(params)}
         row.update({n: params.get(n, p["defaults"].get(n, "default")) for n in names})
         row.update(ok=o["ok"], error=o["error"] or "", seconds=round(o["seconds"], 2))
-        row.update({k: o["results"].get(k) for k in quantities + verdicts})
+        row.update({column[k]: o["results"].get(k) for k in results})
         rows.append(row)
     return columns, rows
 
@@ -393,7 +396,8 @@ def main(args, build_dir: Path, root: Path) -> int:
         columns, rows = table(p, chapter_outcomes)
         failed = [r for r in rows if not r["ok"]]
         meta = {"chapter": _rel(p["source"], root), "mode": "declared" if args.declared else "grid",
-                "cluster": where, "wall_seconds": wall, "points": len(rows), "failed": len(failed)}
+                "cluster": where, "wall_seconds": wall, "points": len(rows), "failed": len(failed),
+                "settings": p["points"]}  # each row's overrides, in row order (the rows show defaults too)
         write_table(out / p["name"], columns, rows, meta)
         summary["chapters"][_rel(p["source"], root)] = {"table": f"{p['name']}.csv", "points": len(rows),
                                                          "failed": len(failed)}

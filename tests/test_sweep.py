@@ -52,6 +52,7 @@ TINY = """\
     from rlbits import record
     assert n != 2, "this fixture refuses n = 2"
     total = record("total", n + sum(xs))
+    record("n", n)  # named like a parameter: column `recorded:n`
     draw = record("draw", float(np.random.default_rng([n, *xs]).random()))
     record("verdict_C99", "holds" if total > 5 else "does not hold")
     record("verdict_C99_note", f"total = {total}")
@@ -143,13 +144,13 @@ def test_table_and_failed_points(tmp_path):
         assert r["error"] == f"chapters/a_tiny.md:{ASSERT_LINE}: AssertionError: this fixture refuses n = 2"
     assert [float(r["total"]) for r in rows[4:]] == [3 + 3, 3 + 5] and [r["big"] for r in rows[4:]] == ["6", "8"]
     assert [r["verdict_C99"] for r in rows] == ["does not hold", "holds", "", "", "holds", "holds"]
-    assert rows[5]["verdict_C99_note"] == "total = 8"
+    assert rows[5]["verdict_C99_note"] == "total = 8" and rows[5]["recorded:n"] == "3"
     # each failure is reported with its parameters and its line
     assert f"FAILED a_tiny n=2 xs=[5]\n    chapters/a_tiny.md:{ASSERT_LINE}: AssertionError" in proc.stdout
     table = json.loads((root / "_build/sweeps/a_tiny.json").read_text())
     assert table["points"] == 6 and table["failed"] == 4 and table["wall_seconds"] > 0
     assert table["rows"][5]["xs"] == [5] and table["rows"][5]["ok"] is True
-    assert table["cluster"] == "LocalCluster(2 workers)"
+    assert table["cluster"] == "LocalCluster(2 workers)" and table["settings"][5] == {"n": 3, "xs": [5]}
     point = root / "_build/sweeps/a_tiny" / rows[5]["point"]
     assert json.loads((point / "results/a_tiny.json").read_text())["total"] == 8
     assert (point / "notebooks/a_tiny.ipynb").exists()
@@ -244,9 +245,8 @@ def test_every_declared_setting_of_the_book_runs_clean(tmp_path):
     failures = []
     for chapter_path, entry in summary["chapters"].items():
         table = json.loads((tmp_path / "_build/sweeps" / entry["table"]).with_suffix(".json").read_text())
-        names = [c for c in table["columns"][1:table["columns"].index("ok")]]
-        failures += [f"{chapter_path} {', '.join(f'{n}={row[n]!r}' for n in names)}:\n    {row['error']}"
-                     for row in table["rows"] if not row["ok"]]
+        failures += [f"{chapter_path} at {setting}:\n    {row['error']}"
+                     for setting, row in zip(table["settings"], table["rows"]) if not row["ok"]]
     assert not failures, f"{len(failures)} declared setting(s) failed:\n" + "\n".join(failures)
     assert proc.returncode == 0, proc.stdout[-5000:]
     print(f"declared sweep: {summary.get('points', 0)} point(s) of {len(summary['chapters'])} chapter(s), "
