@@ -274,19 +274,24 @@ def cluster(scheduler: str | None, jobs: int):
 
 
 def _check_workers(client) -> None:
-    """Refuse workers that cannot import rlbits; warn about workers that import another copy of it."""
-    def where():  # runs on each worker (pickled by value)
+    """Refuse a scheduler or workers that cannot import rlbits.sweep; warn about any that import another copy."""
+    def where():  # runs on the scheduler and on each worker (pickled by value)
         import importlib.util
-        spec = importlib.util.find_spec("rlbits")
+        try:
+            spec = importlib.util.find_spec("rlbits.sweep")
+        except ImportError:
+            spec = None
         return spec.origin if spec else None
 
-    ours = str(Path(__file__).resolve().parent / "__init__.py")
-    for worker, origin in client.run(where).items():
+    ours = str(Path(__file__).resolve())
+    found = {"the scheduler": client.run_on_scheduler(where),
+             **{f"worker {w}": origin for w, origin in client.run(where).items()}}
+    for who, origin in found.items():
         if origin is None:
-            raise SweepError(f"worker {worker} cannot import rlbits: start it from the book's root with the book's "
-                             f"Python (.venv/bin/dask worker ...), with PYTHONPATH set to the root")
+            raise SweepError(f"{who} cannot import rlbits.sweep: start it from the book's root with the book's "
+                             f"Python and PYTHONPATH set to the root (see README, 'Sweeping a chapter')")
         if str(Path(origin).resolve()) != ours:
-            print(f"warning: worker {worker} imports rlbits from {origin}, this command from {ours}")
+            print(f"warning: {who} imports rlbits from {Path(origin).parent}, this command from {Path(ours).parent}")
 
 
 # --- the sweep and its table ---------------------------------------------------------------------------------------
@@ -310,7 +315,8 @@ def sweep(plans: list[dict], build_dir: Path, root: Path, client) -> list[list[d
         try:
             outcome = fut.result()
         except Exception as exc:  # the worker itself was lost
-            outcome = dict(ok=False, error=f"worker failure: {type(exc).__name__}: {exc}", seconds=0.0, results={})
+            error = " ".join(f"worker failure: {type(exc).__name__}: {exc}".split())
+            outcome = dict(ok=False, error=error, seconds=0.0, results={})
         outcomes[i][j] = outcome
         params = plans[i]["points"][j]
         status = "ok" if outcome["ok"] else "FAILED"
