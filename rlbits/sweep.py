@@ -153,8 +153,8 @@ def plan(args, root: Path) -> list[dict]:
     """One entry per chapter to sweep: its source, table name, parameter defaults and points (all checked)."""
     sources = [Path(c).resolve() for c in args.chapters]
     if args.declared:
-        if args.parameter:
-            raise SweepError("--declared runs the chapters' declared settings; it takes no -p")
+        if args.parameter or args.name:
+            raise SweepError("--declared runs the chapters' declared settings; it takes no -p and no --name")
         from rlbits.book import chapter_sources
         named = bool(sources)
         plans = []
@@ -238,7 +238,8 @@ def missing_glue(source: Path, executed, root: Path) -> str | None:
         return None
     line, key = missing[0]
     more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-    return f"{_rel(source, root)}:{line}: missing glue key {key!r}: the prose refers to it, this run did not record it{more}"
+    return (f"{_rel(source, root)}:{line}: missing glue key {key!r}: the prose refers to it, "
+            f"this run did not record it{more}")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -388,10 +389,13 @@ def main(args, build_dir: Path, root: Path) -> int:
         (out / "last-sweep.json").write_text(json.dumps({**summary, "wall_seconds": 0.0}, indent=1) + "\n")
         return 0
     total = sum(len(p["points"]) for p in plans)
+    if args.jobs < 1:
+        print(f"--jobs {args.jobs}: need at least one worker process", file=sys.stderr)
+        return 2
     print(f"sweeping {total} point(s) of {len(plans)} chapter(s) into {out}", flush=True)
     start = time.perf_counter()
     try:
-        with cluster(args.scheduler, args.jobs) as (client, where):
+        with cluster(args.scheduler, min(args.jobs, total)) as (client, where):
             outcomes = sweep(plans, build_dir, root, client)
     except (SweepError, OSError) as exc:  # OSError: no scheduler at that address (a timeout is one too)
         print(exc, file=sys.stderr)
@@ -405,8 +409,9 @@ def main(args, build_dir: Path, root: Path) -> int:
                 "cluster": where, "wall_seconds": wall, "points": len(rows), "failed": len(failed),
                 "settings": p["points"]}  # each row's overrides, in row order (the rows show defaults too)
         write_table(out / p["name"], columns, rows, meta)
-        summary["chapters"][_rel(p["source"], root)] = {"table": f"{p['name']}.csv", "points": len(rows),
-                                                         "failed": len(failed)}
+        summary["chapters"][_rel(p["source"], root)] = {
+            "table": f"{p['name']}.csv", "points": len(rows), "failed": len(failed),
+            "kernel_seconds": round(sum(o["seconds"] for o in chapter_outcomes), 1)}  # where the wall time goes
         failures += [(p["source"].stem, params, o["error"]) for params, o in zip(p["points"], chapter_outcomes)
                      if not o["ok"]]
     summary.update(cluster=where, points=total, failed=len(failures), wall_seconds=wall)
