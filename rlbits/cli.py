@@ -4,6 +4,7 @@
     python -m rlbits run chapters/06_the_sky_is.md -p V 1000   execute one chapter with overrides
     python -m rlbits render                             render from the already executed notebooks
     python -m rlbits bench                              the engine benchmark -> _build/bench.json
+    python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (see rlbits.sweep)
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark the simulation engine against the reference")
     bench.add_argument("--quick", action="store_true", help="smaller workloads (for tests)")
     common(bench)
+
+    from rlbits import sweep
+    sweep.add_arguments(sub.add_parser("sweep", help="execute a chapter over a grid of parameter settings, on Dask"))
+    common(sub.choices["sweep"])
     return p
 
 
@@ -67,6 +72,9 @@ def main(argv=None) -> int:
     build_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "render":
         return book.render(build_dir, root, partial=args.partial)
+    if args.command == "sweep":
+        from rlbits import sweep
+        return sweep.main(args, build_dir, root)
     if args.command == "bench":
         return _bench(build_dir, args.quick)
     if args.command == "run":
