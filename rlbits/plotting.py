@@ -166,3 +166,30 @@ def min_display_width_px(svg: str, min_text_px: float = MIN_TEXT_PX) -> float | 
         return None
     smallest_px = min(sizes) * PX_PER_PT  # at the intrinsic size, width_pt * PX_PER_PT pixels wide
     return width_pt * PX_PER_PT * min_text_px / smallest_px
+
+
+def legend_outside(ax, where: str = "below", ncol: int | None = None, **kwargs):
+    """Put ``ax``'s legend outside its data (issue 16: no legend on the curves), and return it.
+
+    ``where="below"`` (the default) puts it under the x-axis label, in ``ncol`` columns (default: up to 2), so the
+    figure grows downwards and keeps its width, which is what a phone needs; ``where="right"`` puts it to the right
+    of the axes in one column (the figure grows wider: use it only for a single-panel figure with short labels).
+    Other keyword arguments go to :meth:`matplotlib.axes.Axes.legend`. Saved with a tight bounding box (as the book
+    does), the figure includes the legend.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        raise ValueError("legend_outside: the axes have no labelled artists (pass label=... when plotting)")
+    if where == "below":
+        has_xlabel = bool(ax.get_xlabel())
+        # distance from the axes' bottom edge, in font sizes: tick labels (with a log axis' superscripts), their pad,
+        # and the x label with its pad
+        pad = 3.4 if has_xlabel else 2.2
+        kwargs.setdefault("ncol", ncol or min(2, len(handles)))
+        return ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=pad,
+                         **kwargs)
+    if where == "right":
+        kwargs.setdefault("ncol", ncol or 1)
+        return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                         **kwargs)
+    raise ValueError(f"legend_outside: where must be 'below' or 'right', got {where!r}")

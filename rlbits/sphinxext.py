@@ -201,12 +201,17 @@ def set_figure_min_widths(outdir: Path) -> int:
             if cache[path] is None:
                 return tag
             width, height, min_width = cache[path]
-            style = f"min-width: {min_width:.0f}px;" if min_width else ""
-            attrs = f' width="{width:.0f}" height="{height:.0f}"'
-            if style:
-                attrs += f' style="{style}"'
+            body = tag[:-1].rstrip("/").rstrip()
+            if " width=" not in body and " height=" not in body:
+                body += f' width="{width:.0f}" height="{height:.0f}"'
+            if min_width:
+                rule = f"min-width: {min_width:.0f}px;"
+                if ' style="' in body:  # a width set by the chapter (glue:figure :width:) keeps its style
+                    body = body.replace(' style="', f' style="{rule} ', 1)
+                else:
+                    body += f' style="{rule}"'
             changed += 1
-            return f'<div class="rlbits-figure-scroll">{tag[:-1].rstrip("/").rstrip()}{attrs} /></div>'
+            return f'<div class="rlbits-figure-scroll">{body} /></div>'
 
         new = _IMG.sub(fix, html)
         if new != html:
