@@ -106,10 +106,11 @@ def _use_svg_formatter() -> None:
     shell.display_formatter.formatters["image/svg+xml"].for_type(Figure, figure_svg)
 
 
-def text_floor_pt(fig) -> float:
+def text_floor_pt(fig, width_in: float | None = None) -> float:
     """The smallest text size (points) :func:`figure_svg` lets ``fig`` display: ``MIN_TEXT_PT``, or more when the
-    figure is wider than the desktop column, so that shrunk to that column its text is still ``MIN_TEXT_PX``."""
-    width_px = fig.get_size_inches()[0] * PX_PER_INCH
+    figure is wider than the desktop column, so that shrunk to that column its text is still ``MIN_TEXT_PX``.
+    ``width_in`` is the width as saved (default: the figure's size)."""
+    width_px = (fig.get_size_inches()[0] if width_in is None else width_in) * PX_PER_INCH
     return max(MIN_TEXT_PT, MIN_TEXT_PX / PX_PER_PT * width_px / DESKTOP_COLUMN_PX)
 
 
@@ -133,12 +134,21 @@ def floor_text(fig, floor_pt: float | None = None) -> float:
 
 
 def figure_svg(fig) -> str:
-    """The SVG a notebook displays (and glues) for a matplotlib figure: text floored by :func:`floor_text`, tight
-    bounding box, text as paths, no date. Deterministic: the same figure gives the same bytes."""
-    floor_text(fig)
-    buf = io.BytesIO()
-    fig.canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata=_SVG_METADATA)
-    return buf.getvalue().decode("utf-8")
+    """The SVG a notebook displays (and glues) for a matplotlib figure: text floored by :func:`floor_text` (the floor
+    taken from the width the figure is saved at), tight bounding box, text as paths, no date. Deterministic: the same
+    figure gives the same bytes."""
+    floor = text_floor_pt(fig)
+    for _ in range(12):  # raising text can widen the saved figure (a legend outside), which raises the floor
+        floor_text(fig, floor)
+        buf = io.BytesIO()
+        fig.canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata=_SVG_METADATA)
+        svg = buf.getvalue().decode("utf-8")
+        width_pt, _, _ = svg_text_geometry(svg)
+        needed = text_floor_pt(fig, width_pt / 72.0)
+        if needed <= floor + 1e-6:
+            break
+        floor = needed * 1.01  # a little ahead: the width grows less than the text, so this settles in a few steps
+    return svg
 
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")

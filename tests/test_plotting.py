@@ -65,6 +65,16 @@ def test_wide_figure_floor_makes_it_read_at_the_desktop_column():
     assert plotting.text_floor_pt(fig) == pytest.approx(9 * 0.75 * 11 * 96 / plotting.DESKTOP_COLUMN_PX)
 
 
+def test_floor_follows_the_saved_width_when_a_legend_widens_the_figure():
+    fig, ax = plt.subplots(figsize=(8.4, 4.0))
+    ax.plot([1, 2], [1, 2], label="a rather long label for a curve, placed outside")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    svg = plotting.figure_svg(fig)
+    assert _width_pt(svg) * 4 / 3 > 8.4 * 96  # the legend widened the saved figure
+    shown = min(plotting.DESKTOP_COLUMN_PX, _width_pt(svg) * 4 / 3)
+    assert min(_sizes(svg)) * shown / _width_pt(svg) >= plotting.MIN_TEXT_PX - 1e-6
+
+
 def test_default_figure_reads_on_a_phone_without_scrolling():
     svg = plotting.figure_svg(_line_figure())
     smallest_px = min(_sizes(svg)) * plotting.PHONE_COLUMN_PX / _width_pt(svg)
