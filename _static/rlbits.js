@@ -6,19 +6,25 @@
     "mjx-container[jax='CHTML'][display='true']";
 
   function markOverflow() {
+    var anchors = new Map();  // block -> does any box in it scroll sideways?
     document.querySelectorAll(SCROLLERS).forEach(function (box) {
-      // an equation inside a box that already scrolls is handled by that box
-      if (box.matches("mjx-container") && box.closest("div.math")) return;
       var over = box.scrollWidth > box.clientWidth + 1;
       box.classList.toggle("rlbits-overflows", over);
-      var next = box.nextElementSibling;
+      // the hint goes under the whole block (an equation's block holds its number too)
+      var anchor = box.closest("div.math") || box;
+      anchors.set(anchor, Boolean(anchors.get(anchor)) || over);
+    });
+    anchors.forEach(function (over, anchor) {
+      // a table may be long: its hint goes above it, where a reader meets it first; others go below
+      var above = anchor.classList.contains("pst-scrollable-table-container");
+      var next = above ? anchor.previousElementSibling : anchor.nextElementSibling;
       var hint = next && next.classList.contains("rlbits-scroll-hint") ? next : null;
       if (over && !hint) {
         hint = document.createElement("div");
         hint.className = "rlbits-scroll-hint";
         hint.setAttribute("aria-hidden", "true");
         hint.textContent = "\u2194 wider than the page: scroll sideways";
-        box.insertAdjacentElement("afterend", hint);
+        anchor.insertAdjacentElement(above ? "beforebegin" : "afterend", hint);
       } else if (!over && hint) {
         hint.remove();
       }
