@@ -12,8 +12,9 @@ imports it.
   download menu points at the page's own ``{download}`` files (the executed notebook and the MyST source in
   ``_downloads/``), and the edit button at the MyST file the repository holds.
 * **Weight**: MathJax (copied whole by ``sphinx-mathjax-offline``) is pruned to what the pages load: ``tex-chtml.js``,
-  the CHTML fonts, and the TeX extensions that ``tex-chtml.js`` may load on demand. The site's size is written to
-  ``_build/site_size.json`` next to the HTML.
+  the CHTML fonts, and the TeX extensions that ``tex-chtml.js`` may load on demand. Theme files no page loads are
+  deleted too (source maps, translation catalogues, and Font Awesome's JavaScript, whose icons the theme's stylesheet
+  already draws with web fonts). The site's size is written to ``_build/site_size.json`` next to the HTML.
 """
 
 from __future__ import annotations
@@ -290,4 +291,5 @@ def setup(app):
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme", "site_size"]
+__all__ = ["author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
+           "site_size"]
