@@ -75,3 +75,222 @@ def test_every_chapter_page_typesets_math_and_loads_figures(book, browser):
         broken = [src for src, ok in images if not ok]
         assert not broken, f"{rel}: images not loaded: {broken}"
     assert checked_math >= 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading at the width of the column, on a desktop and on a phone (issue 16)
+# ---------------------------------------------------------------------------------------------------------------
+
+SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
+MIN_TEXT_PX = 9.0  # the smallest figure text a reader may meet, in CSS pixels
+SCREENSHOTS = {"ch01": "chapters/01_bits_per_sample", "ch06": "chapters/06_the_sky_is",
+               "ledger": "chapters/backmatter/claims_ledger"}
+SCREENSHOT_DIR = ROOT / "_build" / "screenshots"
+SCREENSHOT_MAX_HEIGHT = 16000  # px; a longer page is cut there
+
+
+def _set_size(drv, name):
+    width, height, mobile = SIZES[name]
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+
+
+def _open(drv, page):
+    drv.get(page.as_uri())
+    if drv.execute_script("return document.querySelectorAll('.math').length") > 0:
+        drv.set_script_timeout(40)
+        drv.execute_async_script(WAIT_FOR_MATHJAX)
+    # rlbits.js marks wide boxes after MathJax; give it a frame
+    drv.execute_async_script("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => "
+                             "setTimeout(() => done(true), 50));")
+
+
+@pytest.fixture(scope="module")
+def sized(browser):
+    """The browser, resized with ``sized(name)`` to one of SIZES; restored afterwards."""
+    yield lambda name: _set_size(browser, name)
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+# Every box that can be wider than the column must either fit the article or sit in an ancestor that scrolls
+# sideways (overflow-x auto or scroll) and itself fits; a box clipped by an overflow-x: hidden ancestor is cut off.
+OVERFLOWS = """
+const art = document.querySelector('.bd-article') || document.querySelector('main') || document.body;
+const A = art.getBoundingClientRect();
+const vw = document.documentElement.clientWidth;
+const lo = Math.max(0, A.left) - 1, hi = Math.min(vw, A.right) + 1;
+const out = [];
+if (document.documentElement.scrollWidth > vw + 1)
+  out.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + vw + ' px');
+const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+  (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+for (const el of art.querySelectorAll('pre, table, figure, img, div.math, mjx-container[display="true"]')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;  // not displayed (collapsed cell, closed details)
+  let box = null;
+  for (let a = el; a && a !== art.parentElement; a = a.parentElement) {
+    const ov = getComputedStyle(a).overflowX;
+    if (ov === 'auto' || ov === 'scroll') { box = a; break; }
+    if ((ov === 'hidden' || ov === 'clip') && a !== el) {
+      const c = a.getBoundingClientRect();
+      if (r.right > c.right + 1 || r.left < c.left - 1) { out.push(name(el) + ' is cut off by ' + name(a)); break; }
+    }
+  }
+  const b = (box || el).getBoundingClientRect();
+  if (b.left < lo || b.right > hi)
+    out.push(name(el) + (box ? ' (in ' + name(box) + ')' : '') + ' spans ' + Math.round(b.left) + '-' +
+             Math.round(b.right) + ' px, the column ' + Math.round(lo) + '-' + Math.round(hi));
+}
+return out;
+"""
+
+FIGURES = """
+const art = document.querySelector('.bd-article') || document.body;
+return Array.from(art.querySelectorAll('img')).filter(i => i.getAttribute('src').includes('_images/'))
+  .map(i => [i.src, i.getBoundingClientRect().width]);
+"""
+
+
+def _svg_text(path):
+    """(viewBox width in points, nominal sizes in points of every text element): matplotlib draws each text element
+    as a group ``transform="... scale(s -s)"`` with s = size / 100."""
+    import re
+
+    svg = path.read_text()
+    tag = re.search(r"<svg\b[^>]*>", svg).group(0)
+    width = float(re.search(r'viewBox="[-\d.e]+ [-\d.e]+ ([\d.e]+) [\d.e]+"', tag).group(1))
+    return width, [100 * float(s) for s in re.findall(r"scale\(([\d.e-]+) -\1\)", svg)]
+
+
+def _local(url):
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(url).path))
+
+
+def test_nothing_overflows_and_figure_text_reads_at_desktop_and_phone(book, browser, sized):
+    assert book.returncode == 0, book.log[-3000:]
+    problems, smallest = [], {}
+    for size in SIZES:
+        sized(size)
+        for rel in toc_files(ROOT):
+            _open(browser, book.build / "html" / f"{rel}.html")
+            problems += [f"{size} {rel}: {p}" for p in browser.execute_script(OVERFLOWS)]
+            for src, shown in browser.execute_script(FIGURES):
+                path = _local(src)
+                if path.suffix != ".svg":
+                    problems.append(f"{size} {rel}: figure {path.name} is not SVG (use rlbits.plotting's style), so "
+                                    "its text size cannot be checked")
+                    continue
+                width_pt, sizes = _svg_text(path)
+                if not sizes:
+                    continue
+                px = min(sizes) * shown / width_pt  # one SVG unit (a point) is shown / width_pt pixels
+                smallest[(size, rel, path.name)] = px
+                if px < MIN_TEXT_PX - 0.01:
+                    problems.append(f"{size} {rel}: figure {path.name} shows text at {px:.1f} px "
+                                    f"({min(sizes):.1f} pt shown {shown:.0f} px wide)")
+    assert smallest, "no figure found"
+    assert not problems, "\n".join(problems[:40])
+    for size in SIZES:
+        print(f"smallest figure text at {size}: {min(v for k, v in smallest.items() if k[0] == size):.2f} px")
+
+
+def test_pages_load_only_files_that_exist_and_weigh_under_2mb(book):
+    """Every file a page asks for exists (pruning MathJax and the theme removed nothing a page loads), and each
+    chapter page with everything it loads weighs under 2 MB as a compressing web server sends it (gzip; the raw
+    bytes are printed too)."""
+    import gzip
+    import json
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = _binaries()
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium and chromedriver are required in CI (Debian packages chromium, chromium-driver)")
+        pytest.skip("Chromium/chromedriver not installed (the test runs in CI)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--allow-file-access-from-files", "--window-size=1280,900"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    drv = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
+    try:
+        missing, weights = [], {}
+        for rel in toc_files(ROOT):
+            page = book.build / "html" / f"{rel}.html"
+            drv.get_log("performance")  # drain
+            _open(drv, page)
+            drv.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+            drv.execute_async_script("const done = arguments[arguments.length - 1]; setTimeout(() => done(true), 300);")
+            urls = set()
+            for entry in drv.get_log("performance"):
+                msg = json.loads(entry["message"])["message"]
+                if msg["method"] == "Network.requestWillBeSent":
+                    url = msg["params"]["request"]["url"]
+                    if url.startswith("file:"):
+                        urls.add(url.split("#")[0].split("?")[0])
+            files = {_local(u) for u in urls} | {page}
+            missing += [f"{rel}: {f}" for f in sorted(files) if not f.exists()]
+            present = [f for f in files if f.exists()]
+            raw = sum(f.stat().st_size for f in present)
+            packed = sum(len(gzip.compress(f.read_bytes(), 6)) for f in present)
+            weights[rel] = (raw, packed)
+    finally:
+        drv.quit()
+    assert not missing, "pages request files that are not in the site:\n" + "\n".join(missing[:20])
+    for rel, (raw, packed) in sorted(weights.items(), key=lambda kv: -kv[1][0])[:5]:
+        print(f"{rel}: {raw / 1e6:.2f} MB raw, {packed / 1e6:.2f} MB gzip")
+    heavy = {rel: w for rel, w in weights.items() if w[1] >= 2e6}
+    assert not heavy, f"pages over 2 MB (gzip): {heavy}"
+
+
+def test_sidebar_shows_the_landing_page(book, browser, sized):
+    sized("desktop")
+    for rel in ("chapters/06_the_sky_is", "chapters/backmatter/references"):
+        _open(browser, book.build / "html" / f"{rel}.html")
+        home = browser.execute_script(
+            "const a = Array.from(document.querySelectorAll('.bd-sidebar-primary nav a')).find("
+            "a => a.getAttribute('href').endsWith('intro.html')); "
+            "return a && a.offsetParent !== null ? a.textContent.trim() : null;")
+        assert home, f"{rel}: the sidebar does not list the landing page"
+
+
+def test_every_bibliography_entry_links_out(book, browser, sized):
+    sized("desktop")
+    _open(browser, book.build / "html" / "chapters" / "backmatter" / "references.html")
+    entries = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.citation')).map(c => [c.textContent.trim().slice(0, 60), "
+        "Array.from(c.querySelectorAll('a[href]')).map(a => a.getAttribute('href')).filter("
+        "h => /^https?:\\/\\//.test(h)).length]);")
+    assert len(entries) >= 20, entries
+    unlinked = [text for text, links in entries if not links]
+    assert not unlinked, f"bibliography entries without a link: {unlinked}"
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.citation span.label')).map(s => s.textContent.trim());")
+    assert all(any(ch.isdigit() for ch in lab) and "," in lab for lab in labels), \
+        f"bibliography labels are not author-year: {labels[:5]}"
+
+
+def test_screenshots_of_chapters_1_and_6_and_the_ledger(book, browser, sized):
+    """Saved on every run (``_build/screenshots/NAME-SIZE.png``, the whole page up to SCREENSHOT_MAX_HEIGHT) so a
+    change to the look is easy to review."""
+    import base64
+
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    for size, (width, _, _) in SIZES.items():
+        sized(size)
+        for name, rel in SCREENSHOTS.items():
+            _open(browser, book.build / "html" / f"{rel}.html")
+            height = min(browser.execute_script("return document.documentElement.scrollHeight"),
+                         SCREENSHOT_MAX_HEIGHT)
+            shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+            target = SCREENSHOT_DIR / f"{name}-{size}.png"
+            target.write_bytes(base64.b64decode(shot["data"]))
+            assert target.stat().st_size > 10_000, target

@@ -1,0 +1,130 @@
+"""Unit tests of rlbits.sphinxext: the author-year bibliography, figure widths, and pruning of the built site."""
+
+from pathlib import Path
+
+import pytest
+from pybtex.database import Entry, Person, parse_file
+
+from rlbits import sphinxext
+from rlbits.plotting import MIN_TEXT_PX
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _entry(key, authors, year, **fields):
+    e = Entry("article", fields={"year": str(year), "title": key, **fields},
+              persons={"author": [Person(a) for a in authors]})
+    e.key = key
+    return e
+
+
+def _style():
+    from pybtex.plugin import find_plugin
+
+    sphinxext.register_bibliography_style()
+    return find_plugin("pybtex.style.formatting", sphinxext.STYLE_NAME)()
+
+
+def test_labels_are_how_the_text_cites():
+    assert sphinxext.author_year_label(_entry("a", ["Patel, Dwarkesh"], 2025)) == "Patel, 2025"
+    assert sphinxext.author_year_label(_entry("b", ["Patel, D.", "Jang, Eric"], 2026)) == "Patel and Jang, 2026"
+    assert sphinxext.author_year_label(_entry("c", ["Kaplan, J.", "B, C.", "D, E."], 2020)) == "Kaplan et al., 2020"
+    assert sphinxext.author_year_label(_entry("d", ["{OpenAI}"], 2023)) == "OpenAI, 2023"
+    assert sphinxext.author_year_label(_entry("e", ["R{\\'e}, Christopher"], 2024)) == "Ré, 2024"
+
+
+def test_equal_labels_get_letters_and_the_list_sorts_by_author_without_braces():
+    style = _style()
+    entries = [_entry("z", ["Zeta, A."], 2001), _entry("o", ["{OpenAI}"], 2023),
+               _entry("s2", ["Silver, D.", "X, Y.", "Z, W."], 2016, title="b"),
+               _entry("s1", ["Silver, D.", "X, Y.", "Z, W."], 2016, title="a")]
+    ordered = style.sort(entries)
+    assert [e.key for e in ordered] == ["o", "s1", "s2", "z"]
+    assert list(style.format_labels(ordered)) == ["OpenAI, 2023", "Silver et al., 2016a", "Silver et al., 2016b",
+                                                  "Zeta, 2001"]
+
+
+def test_arxiv_articles_show_their_id_once_and_linked():
+    style = _style()
+    entry = _entry("k", ["Kaplan, J."], 2020, journal="arXiv preprint arXiv:2001.08361", eprint="2001.08361")
+    html = style.format_entry("Kaplan, 2020", entry).text.render_as("html")
+    assert html.count("2001.08361") == 2  # the link's address and its text
+    assert 'href="https://arxiv.org/abs/2001.08361"' in html
+
+
+def test_every_reference_has_a_link():
+    bib = parse_file(ROOT / "data" / "references.bib")
+    unlinked = [k for k, e in bib.entries.items() if not ({"url", "doi", "eprint"} & {f.lower() for f in e.fields})]
+    assert not unlinked, unlinked
+    for key, e in bib.entries.items():
+        if "arXiv" in e.fields.get("journal", ""):
+            assert e.fields.get("eprint"), f"{key}: an arXiv paper needs its eprint id"
+
+
+def _svg(width_pt, text_pt):
+    s = text_pt / 100
+    return (f'<svg width="{width_pt}pt" height="100pt" viewBox="0 0 {width_pt} 100" '
+            f'xmlns="http://www.w3.org/2000/svg"><g transform="translate(0 0) scale({s} -{s})"></g></svg>')
+
+
+def test_figures_get_a_min_width_and_a_scroll_box(tmp_path):
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "f.svg").write_text(_svg(600, 9.5))
+    (tmp_path / "chapters").mkdir()
+    page = tmp_path / "chapters" / "c.html"
+    page.write_text('<figure><img alt="a" src="../_images/f.svg" /></figure>'
+                    '<img src="../_images/g.png" /><img src="https://example.org/x.svg" />')
+    assert sphinxext.set_figure_min_widths(tmp_path) == 1
+    html = page.read_text()
+    expected = 600 * 4 / 3 * MIN_TEXT_PX / (9.5 * 4 / 3)  # the width at which 9.5 pt shows as 9 px
+    assert f"min-width: {expected:.0f}px" in html
+    assert '<div class="rlbits-figure-scroll"><img alt="a" src="../_images/f.svg" width="800" height="133"' in html
+    assert '<img src="../_images/g.png" />' in html and 'src="https://example.org/x.svg" />' in html
+    assert sphinxext.set_figure_min_widths(tmp_path) == 0  # idempotent
+
+
+def test_pruning_keeps_what_pages_load(tmp_path):
+    mj = tmp_path / "_static" / "mathjax"
+    keep = ["tex-chtml.js", "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff", "input/tex/extensions/cancel.js"]
+    drop = ["tex-svg.js", "sre/mathmaps/en.json", "a11y/explorer.js", "output/svg.js"]
+    for rel in keep + drop:
+        (mj / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mj / rel).write_text("x" * 10)
+    scripts = tmp_path / "_static" / "scripts"
+    scripts.mkdir()
+    (scripts / "fontawesome.js").write_text("y" * 100)
+    (scripts / "theme.js").write_text("z")
+    (scripts / "theme.js.map").write_text("z" * 5)
+    page = tmp_path / "p.html"
+    page.write_text('<head><script defer src="_static/scripts/fontawesome.js?digest=1"></script>\n'
+                    '<script src="_static/scripts/theme.js"></script></head>')
+    assert sphinxext.prune_mathjax(tmp_path) == 10 * len(drop)
+    assert all((mj / rel).exists() for rel in keep) and not any((mj / rel).exists() for rel in drop)
+    assert not (mj / "sre").exists()
+    assert sphinxext.prune_theme(tmp_path) == 105
+    assert "fontawesome" not in page.read_text() and "theme.js" in page.read_text()
+    assert (scripts / "theme.js").exists() and not (scripts / "fontawesome.js").exists()
+    size = sphinxext.site_size(tmp_path)
+    assert size["total_bytes"] == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_header_buttons_point_at_the_pages_downloads():
+    from docutils import nodes
+    from sphinx import addnodes
+
+    doctree = nodes.document(None, None)
+    for name in ("abc/ch.ipynb", "def/ch.md"):
+        doctree += addnodes.download_reference("", "", filename=name)
+    context = {
+        "pathto": lambda target, resource=0: "../" + target,
+        "header_buttons": [
+            {"label": "download-buttons", "buttons": [{"label": "download-notebook-button", "url": "../_sources/x"},
+                                                      {"label": "download-pdf-button", "url": ""}]},
+            {"label": "source-buttons", "buttons": [{"label": "source-edit-button",
+                                                     "url": "https://github.com/o/r/edit/main/chapters/ch.ipynb"}]},
+        ],
+    }
+    sphinxext.fix_header_buttons(None, "chapters/ch", "page.html", context, doctree)
+    downloads = context["header_buttons"][0]["buttons"]
+    assert [b["url"] for b in downloads] == ["../_downloads/abc/ch.ipynb", "../_downloads/def/ch.md", ""]
+    assert context["header_buttons"][1]["buttons"][0]["url"].endswith("/chapters/ch.md")
