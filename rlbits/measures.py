@@ -204,6 +204,68 @@ def brute_force_measures(prior, truth: int = 0, unit: str = "bits") -> dict:
             "sl_mutual_info": sl_mi * scale, "rl_mutual_info": rl_mi * scale}
 
 
+# ---------------------------------------------------------------- any belief, in O(V): where H(p) bounds RL and where not
+def _belief_vector(belief) -> np.ndarray:
+    b = np.asarray(belief, dtype=float)
+    if b.ndim != 1 or b.size < 2 or not np.all(np.isfinite(b)) or np.any(b < 0) or abs(b.sum() - 1.0) > 1e-9:
+        raise ParameterError(f"belief must be a probability vector of length >= 2 (summing to 1 within 1e-9), "
+                             f"got shape {b.shape} and sum {float(np.sum(b)) if b.size else 0.0!r}")
+    return b
+
+
+def rl_info_gain_belief(belief, truth: int = 0, unit: str = "bits") -> float:
+    """Expected information gain given the truth of one on-policy pass/fail sample, for *any* belief vector.
+
+    The learner samples ``A`` from its belief ``pi`` and is told whether ``A`` is ``truth``. A pass (probability
+    ``pi[truth]``) gains ``-log pi[truth]``; a fail on ``a`` (probability ``pi[a]``) removes ``a`` and gains
+    ``-log(1 - pi[a])`` (eq. ``eq-kl-restriction`` of chapter 2). So the expectation is
+    ``-pi* log pi* - sum_{a != truth} pi[a] log(1 - pi[a])``, computed in O(V) (``log1p``); the same quantity as
+    :func:`brute_force_measures`'s ``rl_info_gain`` (O(V^2)). Chapter 1 uses it for the counterexample to the
+    H(p) bound: when the belief differs from the pass rate it can exceed ``H(pi*)``, and one bit.
+    """
+    b = _belief_vector(belief)
+    truth = integer("truth", truth, minimum=0, maximum=b.size - 1)
+    wrong = np.delete(b, truth)
+    with np.errstate(divide="ignore"):
+        fail = -np.sum(wrong * np.log1p(-np.minimum(wrong, 1.0)))
+    return float((float(rl_success_term(b[truth], "nats")) + fail) * _scale(unit))
+
+
+def rl_mutual_info_belief(belief, unit: str = "bits") -> float:
+    """Mutual information between the answer ``C`` (drawn from the belief) and the feedback ``(A, R)`` of one
+    on-policy pass/fail sample, for any belief vector: ``I(C; A, R) = H(R | A) = sum_a pi[a] H(pi[a])``.
+
+    Each term is the entropy of the reward the learner *predicts* for the answer it sampled, so
+    ``I <= H(R | A) <= H(R) <= 1`` bit: the theorem behind the essay's bound (chapter 1). Computed in O(V).
+    """
+    b = _belief_vector(belief)
+    return float(np.sum(b * binary_entropy(np.clip(b, 0.0, 1.0), unit)))
+
+
+def decoy_belief_measures(p, decoy, V, unit: str = "bits") -> dict:
+    """Closed forms, in O(1), for a belief with mass ``p`` on the true answer, ``decoy`` on one wrong answer and the
+    rest, ``r = (1 - p - decoy) / (V - 2)``, on each of the other ``V - 2`` (chapter 1's counterexample to the H(p)
+    bound; ``V`` may be far too large for a belief vector).
+
+    Returns ``rl_info_gain`` (given the truth, :func:`rl_info_gain_belief`), ``rl_mutual_info``
+    (:func:`rl_mutual_info_belief`) and ``entropy_bound`` (``H(p)``, the essay's count at this pass rate).
+    """
+    p = probability("p", p, open_low=True, open_high=True)
+    decoy = probability("decoy", decoy)
+    V = integer("V", V, minimum=3)
+    if p + decoy > 1.0:
+        raise ParameterError(f"p + decoy = {p + decoy!r} exceeds 1; allowed: p + decoy <= 1")
+    r = max((1.0 - p - decoy) / (V - 2.0), 0.0)
+    scale = _scale(unit)
+    with np.errstate(divide="ignore"):
+        gain = (float(rl_success_term(p, "nats")) - decoy * math.log1p(-min(decoy, 1.0))
+                - (V - 2.0) * r * math.log1p(-r))
+    mi = (p * binary_entropy(p, "nats") + decoy * binary_entropy(decoy, "nats")
+          + (V - 2.0) * r * binary_entropy(r, "nats"))
+    return {"rl_info_gain": gain * scale, "rl_mutual_info": float(mi) * scale,
+            "entropy_bound": float(binary_entropy(p, unit))}
+
+
 # ---------------------------------------------------------------- the ideal eliminator
 def eliminator_gain(m, unit: str = "bits"):
     """Expected information gain of the eliminator's next sample with ``m`` answers left: exactly H(1/m).
@@ -242,10 +304,21 @@ def eliminator_realised_bits(V: int, n: int) -> float:
     return float(np.sum(np.log2(m / (m - 1.0))) + math.log2(V - n + 1))
 
 
-def eliminator_simulate(V: int, rng: np.random.Generator) -> int:
-    """One eliminator run: the truth is uniform, the eliminator tries answers in a uniformly random order without
-    repeats; returns the number of samples until it hits the truth (a simulation, not the closed form)."""
+def eliminator_simulate(V: int, rng: np.random.Generator, chunk: int = 4096) -> int:
+    """One eliminator run, sample by sample: with ``m`` answers not yet ruled out the eliminator samples one of them
+    uniformly, and since the truth is one of the ``m`` (a uniform truth stays uniform on the answers not yet ruled
+    out), the sample passes with probability ``1/m``; a fail rules one answer out. Returns the number of samples until
+    the first pass (a simulation of the process, not its closed form (V + 1) / 2).
+
+    The Bernoulli draws are made ``chunk`` at a time, so a run costs O(n) uniforms for ``n`` samples, about V/2 on
+    average, and no O(V) shuffle.
+    """
     V = integer("V", V, minimum=1)
-    truth = rng.integers(V)
-    order = rng.permutation(V)
-    return int(np.flatnonzero(order == truth)[0]) + 1
+    chunk = integer("chunk", chunk, minimum=1)
+    done = 0
+    while True:
+        m = V - done - np.arange(min(chunk, V - done), dtype=float)  # answers left before each sample of the chunk
+        hit = np.flatnonzero(rng.random(m.size) * m < 1.0)
+        if hit.size:
+            return done + int(hit[0]) + 1
+        done += m.size

@@ -147,7 +147,9 @@ def two_batch_estimates(sq_small, sq_big, b_small: int, b_big: int) -> dict:
 def estimate_noise_scale(rng: np.random.Generator, lang: MarkovLanguage, W, b_small: int, b_big: int,
                          n_batches: int) -> dict:
     """The two-batch estimator at parameters ``W`` from ``n_batches`` independent batches of each size; also returns
-    the standard errors of the two estimates (``G2_se``, ``trace_se``) from the spread over batches."""
+    the standard errors of the two estimates (``G2_se``, ``trace_se``) from the spread over the independent batch
+    pairs, and ``b_simple_se``, the delta-method standard error of their ratio (with their covariance). Near the end of
+    training ``|G|^2`` is small beside its standard error, and the ratio's error is large (chapter 4 shows it)."""
     W = _check_W(lang, W)
     n_batches = integer("n_batches", n_batches, minimum=2)
     Q, joint = softmax_rows(W), joint_distribution(lang)
@@ -162,6 +164,10 @@ def estimate_noise_scale(rng: np.random.Generator, lang: MarkovLanguage, W, b_sm
     t_each = (sq[0] - sq[1]) / (1.0 / b_small - 1.0 / b_big)
     out["G2_se"] = float(g_each.std(ddof=1) / math.sqrt(n_batches))
     out["trace_se"] = float(t_each.std(ddof=1) / math.sqrt(n_batches))
+    cov = float(np.cov(g_each, t_each, ddof=1)[0, 1]) / n_batches
+    g, t = out["G2"], out["trace"]
+    var = (out["trace_se"] / g) ** 2 + (t * out["G2_se"] / g**2) ** 2 - 2 * t * cov / g**3 if g != 0 else math.inf
+    out["b_simple_se"] = math.sqrt(max(var, 0.0)) if math.isfinite(var) else math.inf
     return out
 
 
@@ -290,13 +296,22 @@ def tradeoff_steps(B, s_min: float, b_crit: float):
 
 def fit_tradeoff(B, steps) -> dict:
     """Fit ``S = S_min (1 + B_crit / B)`` to measured steps, by least squares on relative errors (``S`` is linear in
-    ``1/B``, weighted by ``1/S``). Returns ``s_min``, ``b_crit`` and ``e_min = s_min b_crit``."""
+    ``1/B``, weighted by ``1/S``). Returns ``s_min``, ``b_crit`` and ``e_min = s_min b_crit``, and ``b_crit_se``: the
+    standard error of ``B_crit`` from the fit's residuals (the least-squares covariance of ``S_min`` and the slope,
+    carried to their ratio by the delta method; ``nan`` with only two points)."""
     B, S = np.asarray(B, dtype=float), np.asarray(steps, dtype=float)
     if B.shape != S.shape or B.size < 2 or np.any(B <= 0) or np.any(S <= 0):
         raise ParameterError("fit_tradeoff needs at least two positive (B, steps) pairs of equal length")
     A = np.stack([np.ones_like(B), 1.0 / B], axis=1) / S[:, None]
     (s_min, slope), *_ = np.linalg.lstsq(A, np.ones_like(S), rcond=None)
-    return {"s_min": float(s_min), "b_crit": float(slope / s_min), "e_min": float(slope)}
+    b_crit = float(slope / s_min)
+    se = math.nan
+    if B.size > 2:
+        resid = np.ones_like(S) - A @ np.array([s_min, slope])
+        cov = float(resid @ resid) / (B.size - 2) * np.linalg.inv(A.T @ A)
+        grad = np.array([-slope / s_min**2, 1.0 / s_min])  # d(slope / s_min)
+        se = float(math.sqrt(max(grad @ cov @ grad, 0.0)))
+    return {"s_min": float(s_min), "b_crit": b_crit, "e_min": float(slope), "b_crit_se": se}
 
 
 def reinforce_noise_scale(p):

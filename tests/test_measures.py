@@ -126,3 +126,51 @@ def test_error_names_the_value():
         measures.rl_info_gain(0.5, 1)
     with pytest.raises(ParameterError, match="p=1.5"):
         measures.sl_info_gain(1.5, 10)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(weights=st.lists(st.floats(min_value=1e-6, max_value=1.0), min_size=2, max_size=12),
+       truth=st.integers(min_value=0, max_value=11))
+def test_any_belief_in_linear_time_matches_brute_force(weights, truth):
+    prior = np.array(weights) / np.sum(weights)
+    truth = truth % prior.size
+    b = measures.brute_force_measures(prior, truth)
+    assert measures.rl_info_gain_belief(prior, truth) == pytest.approx(b["rl_info_gain"], rel=1e-9, abs=1e-14)
+    assert measures.rl_mutual_info_belief(prior) == pytest.approx(b["rl_mutual_info"], rel=1e-9, abs=1e-14)
+    assert measures.rl_mutual_info_belief(prior) <= 1.0 + 1e-12  # the theorem behind the H(p) bound
+
+
+def test_gain_given_truth_exceeds_entropy_bound_for_wrong_beliefs():
+    # below the uniform guess (q > p) the gain exceeds H(p); at and above it (q <= p) it does not
+    for V in (3, 10, 1000):
+        for p, above in ((0.1 / V, True), (1.0 / V, False), (3.0 / V, False)):
+            m = measures.all_measures(p, V)
+            assert (m["rl_info_gain"] > m["rl_entropy_bound"] * (1 + 1e-12)) == above, (V, p)
+    # a belief concentrated on a wrong answer: bits per sample while H(p) is ~ 0; its mutual information stays <= 1
+    V, p, d = 200, 1e-7, 0.999
+    prior = np.full(V, (1 - p - d) / (V - 2)); prior[0], prior[1] = p, d
+    brute = measures.brute_force_measures(prior, 0)
+    closed = measures.decoy_belief_measures(p, d, V)
+    assert closed["rl_info_gain"] == pytest.approx(brute["rl_info_gain"], rel=1e-9)
+    assert closed["rl_mutual_info"] == pytest.approx(brute["rl_mutual_info"], rel=1e-9)
+    assert closed["rl_info_gain"] > 9 > 1e4 * closed["entropy_bound"]
+    assert closed["rl_mutual_info"] < 1
+
+
+def test_decoy_measures_at_huge_v_and_bad_inputs():
+    m = measures.decoy_belief_measures(1e-14, 0.999 * (1 - 1e-14), 10**12)
+    assert np.isfinite(list(m.values())).all()
+    with pytest.raises(ParameterError):
+        measures.decoy_belief_measures(0.5, 0.6, 10)
+    with pytest.raises(ParameterError):
+        measures.rl_info_gain_belief([0.5, 0.6])
+
+
+def test_eliminator_simulation_with_small_chunks_is_uniform():
+    # chunks smaller than the run: the draws continue across chunk boundaries with the right number of answers left
+    a = np.array([measures.eliminator_simulate(30, np.random.default_rng(s), chunk=7) for s in range(6000)])
+    assert a.min() >= 1 and a.max() <= 30
+    assert abs(a.mean() - 15.5) < 5 * a.std() / math.sqrt(a.size)
+    counts = np.bincount(a, minlength=31)[1:]
+    assert counts.min() > 120  # 200 expected at each position, including those past the first chunks
+    assert measures.eliminator_simulate(1, np.random.default_rng(0)) == 1

@@ -200,3 +200,27 @@ def test_validation(lang):
         noise.sgd_path(np.random.default_rng(0), lang, 8, 1.0, [5, 5])
     with pytest.raises(ParameterError, match="K="):
         noise.deterministic_language(1)
+
+
+def test_b_simple_standard_error_matches_the_spread_of_repeats(lang):
+    """The delta-method standard error of the two-batch B_simple against the spread of independent estimates."""
+    W = np.random.default_rng(11).normal(size=(lang.K, lang.K))
+    reps = [noise.estimate_noise_scale(np.random.default_rng(s), lang, W, 8, 128, 400) for s in range(60)]
+    b = np.array([r["b_simple"] for r in reps])
+    se = np.array([r["b_simple_se"] for r in reps])
+    assert np.isfinite(se).all() and (se > 0).all()
+    # the typical reported error is within 35% of the standard deviation of 60 independent estimates
+    assert np.median(se) == pytest.approx(b.std(ddof=1), rel=0.35)
+
+
+def test_tradeoff_fit_standard_error():
+    B = np.array([1, 4, 16, 64, 256, 1024], dtype=float)
+    exact = noise.fit_tradeoff(B, noise.tradeoff_steps(B, 7.0, 300.0))
+    assert exact["b_crit_se"] == pytest.approx(0.0, abs=1e-6)  # a perfect fit has no residuals
+    # multiplicative noise of 5% on the steps: the reported error covers the scatter of B_crit over repeats
+    rng = np.random.default_rng(12)
+    fits = [noise.fit_tradeoff(B, noise.tradeoff_steps(B, 7.0, 300.0) * np.exp(0.05 * rng.normal(size=B.size)))
+            for _ in range(400)]
+    b = np.array([f["b_crit"] for f in fits])
+    assert np.median([f["b_crit_se"] for f in fits]) == pytest.approx(b.std(ddof=1), rel=0.35)
+    assert np.isnan(noise.fit_tradeoff(B[:2], noise.tradeoff_steps(B[:2], 7.0, 300.0))["b_crit_se"])

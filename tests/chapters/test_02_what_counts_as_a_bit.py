@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.book
 STEM = "02_what_counts_as_a_bit"
-TABLE = {"p1e_5": "1e-5", "p1e_2": "1e-2", "p0_5": "0.5", "p0_9": "0.9"}
+TABLE = {"below": "0.01/V", "uniform": "1/V", "p1e_2": "1e-2", "p0_5": "0.5", "p0_9": "0.9"}
 
 
 
@@ -15,7 +15,8 @@ TABLE = {"p1e_5": "1e-5", "p1e_2": "1e-2", "p0_5": "0.5", "p0_9": "0.9"}
 def _expected(p, V):
     """All table measures in bits, from their definitions, in 40-digit arithmetic."""
     mpmath.mp.dps = 40
-    P, N = mpmath.mpf(p), mpmath.mpf(V)
+    N = mpmath.mpf(V)
+    P = {"0.01/V": mpmath.mpf("0.01") / N, "1/V": 1 / N}.get(p) or mpmath.mpf(p)
     q = (1 - P) / (N - 1)
     lg = lambda x: mpmath.log(x, 2)
     H = lambda x: -x * lg(x) - (1 - x) * lg(1 - x)
@@ -34,6 +35,7 @@ def _expected(p, V):
     h_cond = P * (1 - P) * h_after_fail(P) + (N - 1) * q * (1 - q) * h_after_fail(q)
     return {
         "sl_surprisal": -lg(P),
+        "sl_info_gain": -lg(P),
         "rl_entropy_bound": H(P),
         "rl_surprisal_fail": -lg(1 - q),
         "rl_info_gain": gain_rl,
@@ -88,6 +90,21 @@ def test_eliminator(r):
     assert abs(r["elim_mc_mean_samples"] - (V + 1) / 2) < 5 * se
 
 
-def test_verdict(r):
-    assert r["verdict_C05"] == "depends on the definition"
+def test_below_uniform_gain_exceeds_entropy(r):
+    """Left of 1/V the RL gain given the truth exceeds H(p) (chapter 1's counterexample), from the table's values."""
+    exp = _expected("0.01/V", r["V"])
+    assert r["ig_over_entropy_below"] == pytest.approx(float(exp["rl_info_gain"] / exp["rl_entropy_bound"]), rel=1e-9)
+    assert r["ig_over_entropy_below"] > 1
+    # at the uniform belief both RL measures equal H(p)
+    uni = _expected("1/V", r["V"])
+    assert float(uni["rl_info_gain"]) == pytest.approx(float(uni["rl_entropy_bound"]), rel=1e-12)
+    assert r["p_below"] == pytest.approx(0.01 / r["V"], rel=1e-15)
+    assert r["elim_over_fixed"] == pytest.approx((r["V"] + 1) / (2 * r["V"]), rel=1e-15)
+
+
+def test_verdict_follows_the_rule(r):
+    from rlbits.verdicts import evaluate, load_claims
+
+    assert r["verdict_C05"] == evaluate(load_claims()["C05"], r).verdict
     assert r["verdict_C05_quantity"] in r
+    assert r["verdict_C05_premise"] == 1

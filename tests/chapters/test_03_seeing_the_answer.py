@@ -89,10 +89,40 @@ def test_truncation(r):
     assert r["trunc_temp_initial_pass"] < r["trunc_full_initial_pass"]
 
 
-def test_verdicts(r):
-    assert r["verdict_C09"] == "holds"
-    assert r["verdict_C10"] == "holds"
+def _noise_scale(p, V, baseline):
+    """The noise scale from explicit sums over the answer and the V - 1 wrong answers, in 50-digit arithmetic."""
+    mpmath.mp.dps = 50
+    P = mpmath.mpf(p)
+    q = (1 - P) / (V - 1)
+    s2 = P**2 + (V - 1) * q**2
+    k1, k0 = 1 - 2 * P + s2, 1 - 2 * q + s2
+    b = {"none": 0, "mean": P, "optimal": P * k1 / (P * k1 + (1 - P) * k0)}[baseline]
+    mean2 = P**2 * k1
+    return (P * (1 - b) ** 2 * k1 + (1 - P) * b**2 * k0 - mean2) / mean2
+
+
+def test_baselines_relative_change_at_p(r):
+    """The digits that carry the comparison: the baselines' relative change of the noise scale at the run's p."""
+    p, V = r["p"], r["V"]
+    none = _noise_scale(p, V, "none")
+    for name in ("mean", "optimal"):
+        assert r[f"noise_change_{name}_at_p"] == pytest.approx(float(_noise_scale(p, V, name) / none - 1), rel=1e-6)
+    # at the essay's p both baselines lower the noise scale by about p (1/p - 2 against 1/p - 1)
+    assert r["noise_change_optimal_at_p"] == pytest.approx(-p, rel=1e-3)
+
+
+def test_rule_of_thumb_deviation(r):
+    p = r["p"]
+    devs = [abs(_n_exact(p, c) + math.log(1 - float(c)) / p) for c in ("0.9", "0.95", "0.99")]
+    assert r["rule_max_abs_dev"] == pytest.approx(max(devs), rel=1e-6)
+
+
+def test_verdicts_follow_the_rules(r):
+    from rlbits.verdicts import evaluate, load_claims
+
+    claims = load_claims()
     for claim in ("C09", "C10"):
+        assert r[f"verdict_{claim}"] == evaluate(claims[claim], r).verdict
         assert r[f"verdict_{claim}_quantity"] in r
 
 
