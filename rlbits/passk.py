@@ -132,14 +132,18 @@ def expected_estimate(estimator, n, p, k):
     return float(np.sum(np.exp(logpmf) * estimator(n, c, k)))
 
 
-def _log_gamma_ratio(x, a):
-    """``log Gamma(x) - log Gamma(x + a)``, elementwise, accurate for huge ``x`` (the difference of two float64
-    lgamma values near 1e13 would lose three digits to cancellation, so it is taken in 30-digit arithmetic)."""
+def _log_gamma_ratio_shifted(k, b, a):
+    """``log Gamma(b + k) - log Gamma(b + k + a)``, elementwise over ``k``, accurate for huge ``k``: both terms are
+    of order ``k log k``, so the difference is taken in ``30 + log10(k)``-digit arithmetic, and ``b + k`` and
+    ``b + k + a`` are formed in that arithmetic too (in float64, ``1e16 + 0.05`` rounds to ``1e16``)."""
     import mpmath
 
-    with mpmath.workdps(30):
-        f = lambda xx: float(mpmath.loggamma(xx) - mpmath.loggamma(xx + a))  # noqa: E731
-        return np.vectorize(f, otypes=[float])(x)
+    def f(kk):
+        with mpmath.workdps(30 + int(1.1 * math.log10(max(float(kk) + b, 1.0)))):
+            xm = mpmath.mpf(float(kk)) + mpmath.mpf(b)
+            return float(mpmath.loggamma(xm) - mpmath.loggamma(xm + mpmath.mpf(a)))
+
+    return np.vectorize(f, otypes=[float])(k)
 
 
 def _beta_params(a, b):
@@ -154,7 +158,7 @@ def beta_log_fail_at_k(k, a, b):
     k = np.asarray(k, dtype=float)
     if np.any(~np.isfinite(k)) or np.any(k < 0):
         raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
-    return _out(_log_gamma_ratio(b + k, a) - math.lgamma(b) + math.lgamma(a + b))
+    return _out(_log_gamma_ratio_shifted(k, b, a) - math.lgamma(b) + math.lgamma(a + b))
 
 
 def beta_pass_at_k(k, a, b):
