@@ -90,7 +90,7 @@ def test_c13_cases_say_which_side():
 C14 = dict(fastest_fixed_over_self=1.46, fastest_fixed_over_self_lo=1.04, fastest_fixed_over_self_hi=1.83,
            fastest_fixed_gap=400.0, reach_self_nobaseline=0.45, reach_self_nobaseline_lo=0.37,
            reach_self_nobaseline_hi=0.54, reach_strongest_nobaseline=0.89, reach_strongest_nobaseline_lo=0.82,
-           reach_strongest_nobaseline_hi=0.93)
+           reach_strongest_nobaseline_hi=0.93, reached_target_self=1.0, n_games=6000)
 
 
 @pytest.mark.parametrize("changes,expected", [
@@ -100,9 +100,16 @@ C14 = dict(fastest_fixed_over_self=1.46, fastest_fixed_over_self_lo=1.04, fastes
     ({"reach_self_nobaseline_hi": 0.82 - EPS}, "holds with a caveat"),
     ({"reach_self_nobaseline_hi": 0.82}, "holds"),
     ({"reach_self_nobaseline_hi": 0.82, "fastest_fixed_over_self_lo": 1.0}, "does not hold"),
+    ({"reached_target_self": 0.5, "fastest_fixed_over_self_lo": 1.0}, "does not hold"),
+    ({"reached_target_self": 0.5 - EPS, "fastest_fixed_over_self_lo": 1.0}, "holds with a caveat"),
 ])
 def test_c14(changes, expected):
     assert decide("C14", **(C14 | changes)).verdict == expected
+
+
+def test_c14_censored_runs_are_not_compared():
+    says = decide("C14", **(C14 | {"reached_target_self": 0.0})).says
+    assert "censored by the budget" in says and "6,000" in says
 
 
 # ---- C15: a value function raises samples per FLOP
