@@ -166,13 +166,15 @@ def sampler_weights(sampler, P, mastery):
 class CurriculumRun:
     """Results of :func:`run_curriculum` for ``R`` runs: samples to mastery, successes (updates), the run-average
     bits per sample (RL: the entropy bound ``H(P_d)`` of the sampled task's outcome; SL: the label's surprisal
-    ``-log2 P_d``) and, per update event, the samples so far and the hardest task's pass rate."""
+    ``-log2 P_d``), the run-average error rate of the sampled tasks (``1 - sum_d q_d P_d`` per sample: the share of
+    samples that fail: counted exactly for RL, in expectation for SL) and, per update event, the samples so far and the hardest task's pass rate."""
 
     samples: np.ndarray
     updates: np.ndarray
     mean_bits_per_sample: np.ndarray
     trace_samples: np.ndarray  # (events + 1, R)
     trace_hardest: np.ndarray  # (events + 1, R)
+    mean_error_rate: np.ndarray | None = None  # (R,) expected share of failing samples over the run
 
     def hardest_at(self, grid):
         """Pass rate of the hardest task at the sample counts ``grid`` (R x len(grid)), from the step traces."""
@@ -206,6 +208,7 @@ def run_curriculum(mode, sampler, V, D, lr, mastery, rngs, block=512, max_events
     samples = np.zeros(R)
     updates = np.zeros(R, dtype=np.int64)
     bits = np.zeros(R)
+    errors = np.zeros(R)
     tr_s, tr_h = [samples.copy()], [task_pass_rates(gaps, V)[:, -1].copy()]
     positions = np.arange(D)
     u = np.empty((R, 0, 2))
@@ -234,6 +237,10 @@ def run_curriculum(mode, sampler, V, D, lr, mastery, rngs, block=512, max_events
             d = np.minimum((cum < u2[:, None]).sum(axis=1), D - 1)
         wait = np.where(active, wait, 0.0)
         bits += wait * rate
+        if mode == "RL":  # the samples before the success all failed
+            errors += np.where(active, wait - 1.0, 0.0)
+        else:  # SL sees the label either way: count the chance that the model would have failed the sampled task
+            errors += wait * (1.0 - np.minimum(np.sum(q * P, axis=1), 1.0))
         samples += wait
         upd = (positions[None, :] <= d[:, None]) & active[:, None]
         gaps = gaps + np.where(upd, sl_increment(gaps, V, lr), 0.0)
@@ -242,4 +249,4 @@ def run_curriculum(mode, sampler, V, D, lr, mastery, rngs, block=512, max_events
         tr_s.append(samples.copy())
         tr_h.append(task_pass_rates(gaps, V)[:, -1].copy())
         t += 1
-    return CurriculumRun(samples, updates, bits / samples, np.array(tr_s), np.array(tr_h))
+    return CurriculumRun(samples, updates, bits / samples, np.array(tr_s), np.array(tr_h), errors / samples)

@@ -94,12 +94,12 @@ def _chunks(rngs, T, chunk):
     return np.stack([rng.random((chunk, T)) for rng in rngs], axis=1)  # (chunk, runs, T)
 
 
-def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update):
+def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update, width=None):
     """Run policy-gradient episodes until each run's pass rate ``prod_t sigmoid(theta_t)`` reaches ``target``.
 
     The shared driver of the simulated learners: ``update(u, p, active)`` applies one episode's update in place, from
-    the uniforms ``u`` (runs x T) that decide each step and the current step probabilities ``p``. Returns the episode
-    count at which each run first met the target.
+    the uniforms ``u`` (runs x ``width``, default T) that decide each step and the current step probabilities ``p``.
+    Returns the episode count at which each run first met the target.
     """
     S, T = theta.shape
     done = np.zeros(S, dtype=int)
@@ -107,7 +107,7 @@ def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update):
     log_target = math.log(target)
     n = 0
     while n < max_episodes:
-        for u in _chunks(rngs, T, chunk):
+        for u in _chunks(rngs, width or T, chunk):
             p = _sigmoid(theta)
             reached = active & (np.log(p).sum(axis=1) >= log_target)
             if reached.any():
@@ -120,15 +120,30 @@ def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update):
     raise ValueError(f"max_episodes={max_episodes} reached before the target; raise it or alpha")
 
 
-def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512):
-    """Episodes to the target for the process-reward learner (per-step reward ``x_t``), one run per generator."""
+def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512, flip=0.0):
+    """Episodes to the target for the process-reward learner (per-step reward ``x_t``), one run per generator.
+
+    ``flip`` > 0 makes the process judge noisy: it reports each step's reward wrong (``1 - x_t``) with probability
+    ``flip``, independently. The expected update of a step is then ``(1 - 2 flip) p (1 - p)`` instead of
+    ``p (1 - p)``, so the mean-field episodes grow by ``1 / (1 - 2 flip)`` (:func:`ode_episodes`); ``flip`` must be
+    below 1/2 (at 1/2 the judge says nothing). With ``flip = 0`` the streams and results are those of the exact judge.
+    """
     T, p0, alpha, target = _check(T, p0, alpha, target)
+    flip = real("flip", flip, minimum=0.0, maximum=0.45)
     theta = np.full((len(rngs), T), _logit(p0))
 
-    def update(u, p, active):
-        theta[...] += (alpha * active[:, None]) * ((u < p) * (1.0 - p))
+    if flip == 0.0:
+        def update(u, p, active):
+            theta[...] += (alpha * active[:, None]) * ((u < p) * (1.0 - p))
 
-    return _episodes_to_target(theta, rngs, target, max_episodes, chunk, update)
+        return _episodes_to_target(theta, rngs, target, max_episodes, chunk, update)
+
+    def update_noisy(u, p, active):
+        x = u[:, :T] < p
+        reward = x ^ (u[:, T:] < flip)  # the judge's report, wrong with probability flip
+        theta[...] += (alpha * active[:, None]) * (reward * (x - p))
+
+    return _episodes_to_target(theta, rngs, target, max_episodes, chunk, update_noisy, width=2 * T)
 
 
 def value_episodes(T, p0, alpha, target, rngs, beta=0.1, max_episodes=10**6, chunk=512):

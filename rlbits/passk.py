@@ -11,7 +11,9 @@ Introduced in chapter 8, "Warm starts and inference scaling".
   biased low.
 - :func:`beta_pass_at_k` is pass@k averaged over problems whose pass rates follow Beta(a, b), in closed form
   ``1 - B(a, b + k) / B(a, b)``; :func:`beta_neg_log_pass_at_k` gives ``-log pass@k``, which for large ``k`` follows
-  the power law ``Gamma(a + b) / Gamma(b) * k^(-a)`` (:func:`beta_power_law_prefactor`).
+  the power law ``Gamma(a + b) / Gamma(b) * k^(-a)`` (:func:`beta_power_law_prefactor`) once pass@k is near 1;
+  :func:`beta_local_exponent` is the exact local slope and :func:`beta_power_law_onset` the k from which the law
+  holds to a given tolerance.
 - :func:`any_of_k_bits` gives the entropy of the reward "at least one of k attempts passed", per episode and per
   attempt.
 """
@@ -130,14 +132,18 @@ def expected_estimate(estimator, n, p, k):
     return float(np.sum(np.exp(logpmf) * estimator(n, c, k)))
 
 
-def _log_gamma_ratio(x, a):
-    """``log Gamma(x) - log Gamma(x + a)``, elementwise, accurate for huge ``x`` (the difference of two float64
-    lgamma values near 1e13 would lose three digits to cancellation, so it is taken in 30-digit arithmetic)."""
+def _log_gamma_ratio_shifted(k, b, a):
+    """``log Gamma(b + k) - log Gamma(b + k + a)``, elementwise over ``k``, accurate for huge ``k``: both terms are
+    of order ``k log k``, so the difference is taken in ``30 + log10(k)``-digit arithmetic, and ``b + k`` and
+    ``b + k + a`` are formed in that arithmetic too (in float64, ``1e16 + 0.05`` rounds to ``1e16``)."""
     import mpmath
 
-    with mpmath.workdps(30):
-        f = lambda xx: float(mpmath.loggamma(xx) - mpmath.loggamma(xx + a))  # noqa: E731
-        return np.vectorize(f, otypes=[float])(x)
+    def f(kk):
+        with mpmath.workdps(30 + int(1.1 * math.log10(max(float(kk) + b, 1.0)))):
+            xm = mpmath.mpf(float(kk)) + mpmath.mpf(b)
+            return float(mpmath.loggamma(xm) - mpmath.loggamma(xm + mpmath.mpf(a)))
+
+    return np.vectorize(f, otypes=[float])(k)
 
 
 def _beta_params(a, b):
@@ -152,7 +158,7 @@ def beta_log_fail_at_k(k, a, b):
     k = np.asarray(k, dtype=float)
     if np.any(~np.isfinite(k)) or np.any(k < 0):
         raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
-    return _out(_log_gamma_ratio(b + k, a) - math.lgamma(b) + math.lgamma(a + b))
+    return _out(_log_gamma_ratio_shifted(k, b, a) - math.lgamma(b) + math.lgamma(a + b))
 
 
 def beta_pass_at_k(k, a, b):
@@ -161,10 +167,60 @@ def beta_pass_at_k(k, a, b):
 
 
 def beta_neg_log_pass_at_k(k, a, b):
-    """``-log pass@k`` (nats) for the Beta(a, b) population, accurate when pass@k is close to 1 (large k)."""
+    """``-log pass@k`` (nats) for the Beta(a, b) population, with full relative precision at every k.
+
+    With ``lf = log fail@k``, ``-log pass@k = -log(1 - e^lf)``: taken as ``-log(-expm1(lf))`` while the fail rate is
+    above 1/2 and as ``-log1p(-exp(lf))`` below (where pass@k is near 1 and ``1 - e^lf`` would round away the small
+    fail rate), the usual two-branch ``log1mexp``.
+    """
     lf = np.asarray(beta_log_fail_at_k(k, a, b))
-    with np.errstate(divide="ignore"):
-        return _out(-np.log(-np.expm1(lf)))
+    small = lf < -_LN2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.where(small, -np.log1p(-np.exp(np.minimum(lf, -_LN2))), -np.log(-np.expm1(np.maximum(lf, -_LN2))))
+    return _out(out)
+
+
+def beta_local_exponent(k, a, b):
+    """The local power-law exponent ``-d log(-log pass@k) / d log k`` of the Beta(a, b) population at real ``k``.
+
+    With ``F = fail@k = B(a, b + k) / B(a, b)`` and ``f = -log(1 - F)``, ``dF/dk = F (psi(b + k) - psi(a + b + k))``,
+    so the exponent is ``-k F (psi(b + k) - psi(a + b + k)) / ((1 - F) f)``. It tends to ``a`` as ``k -> inf``
+    (:func:`beta_power_law_prefactor`). ``log Gamma(b + k)`` is of order ``k log k``, so the difference of two of
+    them is taken with ``40 + log10(k)`` digits: the result has double precision at any ``k``. Vectorised over ``k``.
+    """
+    import mpmath
+
+    a, b = _beta_params(a, b)
+    k = np.asarray(k, dtype=float)
+    if np.any(~np.isfinite(k)) or np.any(k <= 0):
+        raise ParameterError(f"k={k!r} is outside the allowed range (0, inf)")
+
+    def one(kk):
+        with mpmath.workdps(40 + int(1.1 * math.log10(kk + 1.0))):
+            kk, am, bm = mpmath.mpf(kk), mpmath.mpf(a), mpmath.mpf(b)
+            lF = mpmath.loggamma(bm + kk) - mpmath.loggamma(am + bm + kk) - mpmath.loggamma(bm) + mpmath.loggamma(am + bm)
+            F = mpmath.exp(lF)
+            f = -mpmath.log1p(-F)
+            return float(-kk * F * (mpmath.digamma(bm + kk) - mpmath.digamma(am + bm + kk)) / ((1 - F) * f))
+
+    return _out(np.vectorize(one, otypes=[float])(k))
+
+
+def beta_power_law_onset(a, b, tol=0.05, per_decade=10, k_max=1e60):
+    """Where the power law of :func:`beta_neg_log_pass_at_k` starts to hold: the smallest ``k`` on a grid of
+    ``per_decade`` points per decade from 1 to ``k_max`` from which on the local exponent
+    (:func:`beta_local_exponent`) stays within a relative ``tol`` of ``a`` (up to ``k_max``).
+
+    Raises :class:`ParameterError` if the local exponent is still off at ``k_max``.
+    """
+    a, b = _beta_params(a, b)
+    tol = real("tol", tol, minimum=0, maximum=1, open_low=True)
+    grid = np.logspace(0, math.log10(k_max), int(round(per_decade * math.log10(k_max))) + 1)
+    off = np.abs(np.asarray(beta_local_exponent(grid, a, b)) / a - 1) > tol
+    if off[-1]:
+        raise ParameterError(f"a={a!r}, b={b!r}: the local exponent is not within {tol:.0%} of a by k = {k_max:g}")
+    last_off = np.flatnonzero(off)
+    return float(grid[0] if last_off.size == 0 else grid[last_off[-1] + 1])
 
 
 def beta_power_law_prefactor(a, b):

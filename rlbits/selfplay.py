@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numba import njit
+
 from rlbits import info
 from rlbits.validate import ParameterError, integer, one_of, real
 
@@ -126,6 +128,148 @@ def expected_win_rate(logits, elo_per_move, is_self, fixed):
 def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating=None, baseline="none",
                    n_points=60, block=1024):
     """Train the toy learner by REINFORCE from game outcomes (reward 1 for a win, 0 for a loss, no baseline).
+
+    ``opponents`` holds one entry per generator in ``rngs`` (or one entry for all): ``"self"`` (the learner plays a
+    frozen copy of its current policy and learns from its own moves) or a fixed rating in Elo points. Each run uses
+    only its own generator (consumed in order, ``block`` games of ``2K + 1`` uniforms at a time), so its result does
+    not depend on how many runs are batched. ``games_to_target`` is the exact number of games after which the expected
+    rating first reaches ``target_rating`` (default: 80% of the maximum, ``0.8 K elo_per_move``). Returns a
+    :class:`SelfPlayRun` sampled at ``n_points`` game counts spaced logarithmically from 1 to ``n_games``.
+    ``baseline="mean"`` subtracts the exact expected win probability of the current policy (1/2 in self-play, by
+    symmetry) from the reward. A compiled kernel plays one run at a time; it makes the same moves and updates as
+    :func:`play_and_learn_reference` (the mean baseline's distribution of right moves is summed by a recursion
+    instead of an FFT, equal to rounding).
+    """
+    one_of("baseline", baseline, ("none", "mean"))
+    K = integer("K", K, minimum=1)
+    V = integer("V", V, minimum=2)
+    elo_per_move = real("elo_per_move", elo_per_move, minimum=0, open_low=True)
+    lr = real("lr", lr, minimum=0, open_low=True)
+    n_games = integer("n_games", n_games, minimum=1)
+    rngs = list(rngs)
+    R = len(rngs)
+    if R == 0:
+        raise ParameterError("rngs is empty; allowed: one generator per run, at least one")
+    if isinstance(opponents, str) or np.ndim(opponents) == 0:
+        opponents = [opponents] * R
+    if len(opponents) != R:
+        raise ParameterError(f"opponents has {len(opponents)} entries for {R} runs; allowed: one per run")
+    is_self = np.array([o == "self" for o in opponents])
+    fixed = np.array([0.0 if o == "self" else real("opponent", o) for o in opponents])
+    if target_rating is None:
+        target_rating = 0.8 * K * elo_per_move
+    points = np.unique(np.concatenate([[0], np.round(np.logspace(0, math.log10(n_games), n_points)).astype(int)]))
+    W, table = _win_tables(K, elo_per_move, fixed)
+    snaps = np.zeros((len(points), R, K))
+    wins = np.zeros(R, dtype=np.int64)
+    to_target = np.full(R, np.inf)
+    for r, rng in enumerate(rngs):
+        logits = np.zeros((K, V))
+        state = np.array([np.inf, 0.0, 0.0])  # games to target, wins, next snapshot index
+        snap_r = np.zeros((len(points), K))
+        for g0 in range(0, n_games, block):
+            u = rng.random((block, 2 * K + 1))
+            _play_games(logits, u, g0, min(g0 + block, n_games), bool(is_self[r]), float(fixed[r]), table[r],
+                        elo_per_move, lr, baseline == "mean", float(target_rating), points, snap_r, state)
+        _play_games(logits, np.empty((0, 2 * K + 1)), n_games, n_games, bool(is_self[r]), float(fixed[r]), table[r],
+                    elo_per_move, lr, baseline == "mean", float(target_rating), points, snap_r, state)
+        snaps[:, r] = snap_r
+        to_target[r], wins[r] = state[0], int(state[1])
+    rating = elo_per_move * snaps.sum(axis=2)
+    win = np.array([_win_rate(snaps[i], W, table, is_self) for i in range(len(points))])
+    return SelfPlayRun(points.copy(), rating, win, wins, to_target)
+
+
+@njit(cache=True)
+def _softmax_into(logits, pi):
+    """Softmax of every decision point of ``logits`` into ``pi``; returns the expected number of right moves."""
+    K, V = logits.shape
+    s0 = 0.0
+    for k in range(K):
+        mx = logits[k, 0]
+        for v in range(1, V):
+            mx = max(mx, logits[k, v])
+        tot = 0.0
+        for v in range(V):
+            e = math.exp(logits[k, v] - mx)
+            pi[k, v] = e
+            tot += e
+        for v in range(V):
+            pi[k, v] /= tot
+        s0 += pi[k, 0]
+    return s0
+
+
+@njit(cache=True)
+def _observe(g, s0, pi, elo_per_move, target_rating, points, snaps, state):
+    """At game count ``g``: record the first game count at the target rating, and the snapshot if ``g`` is a point."""
+    if elo_per_move * s0 >= target_rating and state[0] == np.inf:
+        state[0] = g
+    j = int(state[2])
+    if j < points.size and g == points[j]:
+        for k in range(pi.shape[0]):
+            snaps[j, k] = pi[k, 0]
+        state[2] = j + 1
+
+
+@njit(cache=True)
+def _play_games(logits, u, g0, g1, is_self, fixed, table_row, elo_per_move, lr, mean_baseline, target_rating,
+                points, snaps, state):
+    """Games ``g0 .. g1 - 1`` of one run (uniforms ``u[g - g0]``: the learner's K moves, the copy's K moves, the
+    outcome), updating ``logits`` in place by REINFORCE; with ``g0 == g1`` it only observes the state at ``g0``."""
+    K, V = logits.shape
+    pi = np.empty((K, V))
+    a = np.empty(K, dtype=np.int64)
+    dist = np.empty(K + 1)
+    s0 = _softmax_into(logits, pi)
+    if g0 == g1:
+        _observe(g0, s0, pi, elo_per_move, target_rating, points, snaps, state)
+        return
+    for g in range(g0, g1):
+        _observe(g, s0, pi, elo_per_move, target_rating, points, snaps, state)
+        ug = u[g - g0]
+        m, mo = 0, 0
+        for k in range(K):
+            c, ia, io = 0.0, 0, 0
+            for v in range(V):  # inverse CDF: the number of cumulative probabilities below the uniform
+                c += pi[k, v]
+                if c < ug[k]:
+                    ia += 1
+                if c < ug[K + k]:
+                    io += 1
+            a[k] = min(ia, V - 1)
+            m += a[k] == 0
+            mo += min(io, V - 1) == 0
+        delta = elo_per_move * m - (elo_per_move * mo if is_self else fixed)
+        win = 1.0 if ug[2 * K] < 1.0 / (1.0 + 10.0 ** (-delta / 400.0)) else 0.0
+        state[1] += win
+        b = 0.0
+        if mean_baseline:
+            if is_self:
+                b = 0.5
+            else:  # distribution of the number of right moves (Poisson-binomial), then the expected win rate
+                dist[:] = 0.0
+                dist[0] = 1.0
+                for k in range(K):
+                    q = pi[k, 0]
+                    for j in range(k + 1, 0, -1):
+                        dist[j] = dist[j] * (1.0 - q) + dist[j - 1] * q
+                    dist[0] *= 1.0 - q
+                for j in range(K + 1):
+                    b += dist[j] * table_row[j]
+        adv = win - b
+        if adv != 0.0:  # a zero advantage (a lost game without a baseline) leaves the policy as it is
+            for k in range(K):
+                for v in range(V):
+                    grad = -pi[k, v] + (1.0 if v == a[k] else 0.0)
+                    logits[k, v] += lr * adv * grad
+            s0 = _softmax_into(logits, pi)
+
+
+def play_and_learn_reference(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating=None, baseline="none",
+                   n_points=60, block=1024):
+    """The batched-numpy implementation of :func:`play_and_learn` (same streams, same updates), kept as its reference
+    in the tests. Train the toy learner by REINFORCE from game outcomes (reward 1 for a win, 0 for a loss).
 
     ``opponents`` holds one entry per generator in ``rngs`` (or one entry for all): ``"self"`` (the learner plays a
     frozen copy of its current policy and learns from its own moves) or a fixed rating in Elo points. Each run uses

@@ -188,3 +188,19 @@ def test_agrees_with_the_chapter_6_engine():
     for j, t in enumerate(thresholds):
         mean, var = cu.rl_expected_samples(cu.sl_path(V, eta, 1 / V, t))
         assert abs(rl[:, j].mean() - mean) < 4 * math.sqrt(var / rl.shape[0])
+
+
+def test_error_rate_counts_the_failed_samples():
+    """RL: the failures are exactly the samples minus the updates; SL: the expected failures of the sampled tasks."""
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(5).spawn(6)]
+    run = cu.run_curriculum("RL", "uniform", 4, 3, 1.0, 0.9, rngs)
+    np.testing.assert_allclose(run.mean_error_rate, 1 - run.updates / run.samples, rtol=1e-12)
+    sl = cu.run_curriculum("SL", "hardest only", 4, 3, 1.0, 0.9, [np.random.default_rng(0)])
+    # SL on the hardest task: the chance of failing it at each step, averaged over the deterministic path
+    p = lambda g: 1 / (1 + 3 * math.exp(-g))  # noqa: E731
+    gap, fails, steps = 0.0, 0.0, 0
+    while p(gap) ** 3 < 0.9:
+        fails += 1 - p(gap) ** 3
+        gap += 1.0 * (1 - p(gap)) * 4 / 3
+        steps += 1
+    assert sl.mean_error_rate[0] == pytest.approx(fails / steps, rel=1e-12)

@@ -156,3 +156,27 @@ def test_run_chain_streams_do_not_depend_on_the_list_of_lengths():
     b = dense.run_chain([8], 0.8, 0.5, 0.9, np.random.SeedSequence(10), 3, T_value_max=8)
     for name in ("outcome", "process", "value"):
         assert np.array_equal(a[name][8], b[name][8])
+
+
+def test_noisy_process_judge_slows_by_one_minus_two_eps():
+    """A judge that flips each step's reward with probability eps shrinks the expected update by 1 - 2 eps."""
+    T, p0, alpha, target = 10, 0.7, 0.5, 0.9
+    base = dense.ode_episodes(T, p0, alpha, target, "process")
+    seeds = np.random.SeedSequence(3).spawn(200)
+    for eps in (0.1, 0.3):
+        ep = dense.process_episodes(T, p0, alpha, target, [np.random.default_rng(s) for s in seeds], flip=eps)
+        assert ep.mean() == pytest.approx(base / (1 - 2 * eps), rel=0.08)
+    # flip = 0 is the exact judge, stream for stream
+    a = dense.process_episodes(T, p0, alpha, target, [np.random.default_rng(s) for s in seeds[:8]])
+    b = dense.process_episodes(T, p0, alpha, target, [np.random.default_rng(s) for s in seeds[:8]], flip=0.0)
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="flip"):
+        dense.process_episodes(T, p0, alpha, target, [np.random.default_rng(0)], flip=0.5)
+
+
+def test_noisy_update_expectation_by_enumeration():
+    """E[reward (x - p)] over x ~ Bernoulli(p) and the flip, enumerated: (1 - 2 eps) p (1 - p)."""
+    for p in (0.2, 0.7):
+        for eps in (0.0, 0.15, 0.4):
+            e = sum(px * pf * (x ^ f) * (x - p) for x, px in ((1, p), (0, 1 - p)) for f, pf in ((1, eps), (0, 1 - eps)))
+            assert e == pytest.approx((1 - 2 * eps) * p * (1 - p), rel=1e-12)

@@ -197,3 +197,57 @@ def test_log_fail_unbiased_is_minus_inf_exactly_when_every_subset_passes():
     assert np.all(np.isneginf(lf[7:])) and np.all(np.isfinite(lf[:7])) and lf[0] == 0.0
     with pytest.raises(ParameterError, match="k=11 exceeds n=10"):
         passk.log_fail_unbiased(np.array([10, 20]), 0, np.array([11, 11]))
+
+
+def test_beta_neg_log_full_precision_where_the_fail_rate_is_tiny():
+    """-log pass@k = -log1p(-fail) when the fail rate is tiny: 1.8% off before the fix at a = 2, b = 3, k = 1e8."""
+    import mpmath
+
+    for a, b, k in [(2.0, 3.0, 1e8), (2.0, 3.0, 1e6), (5.0, 0.5, 1e4), (0.3, 3.0, 1e12), (1.0, 1.0, 3.0)]:
+        with mpmath.workdps(60):
+            F = mpmath.beta(a, b + mpmath.mpf(k)) / mpmath.beta(a, b)
+            exact = float(-mpmath.log(1 - F))
+        assert passk.beta_neg_log_pass_at_k(k, a, b) == pytest.approx(exact, rel=1e-12)
+
+
+def test_beta_pass_at_k_at_huge_k():
+    """b + k must not be formed in float64: at k = 1e16, 1e16 + 0.05 rounds to 1e16."""
+    import mpmath
+
+    for k in (1e13, 1e16, 1e21):
+        with mpmath.workdps(80):
+            km = mpmath.mpf(k)
+            F = mpmath.exp(mpmath.loggamma(3 + km) - mpmath.loggamma(3.05 + km) - mpmath.loggamma(3)
+                           + mpmath.loggamma(mpmath.mpf("3.05")))
+            exact = float(1 - F)
+        assert passk.beta_pass_at_k(k, 0.05, 3.0) == pytest.approx(exact, rel=1e-10)
+
+
+@pytest.mark.parametrize("a,b", [(0.3, 3.0), (0.05, 3.0), (1.0, 1.0), (2.0, 0.5)])
+def test_beta_local_exponent_against_finite_differences(a, b):
+    import mpmath
+
+    for k in (1.0, 50.0, 1e4, 1e9, 1e20):
+        with mpmath.workdps(80):
+            f = lambda kk: mpmath.log(-mpmath.log(1 - mpmath.exp(  # noqa: E731
+                mpmath.loggamma(b + kk) - mpmath.loggamma(a + b + kk) - mpmath.loggamma(b) + mpmath.loggamma(a + b))))
+            h = mpmath.mpf("1e-12")
+            km = mpmath.mpf(k)
+            fd = float(-(f(km * mpmath.exp(h)) - f(km * mpmath.exp(-h))) / (2 * h))
+        assert passk.beta_local_exponent(k, a, b) == pytest.approx(fd, rel=1e-8)
+    # Beta(1, 1): fail@k = 1/(k+1), so -log pass@k = log(1 + 1/k) and the exponent is 1/((k+1) log(1 + 1/k))
+    for k in (1.0, 10.0, 1e6):
+        assert passk.beta_local_exponent(k, 1.0, 1.0) == pytest.approx(1 / ((k + 1) * math.log1p(1 / k)), rel=1e-12)
+
+
+def test_beta_power_law_onset():
+    # Beta(1, 1): exponent 1/((k+1) log(1+1/k)) = 1 - 1/(2k) + ..., within 5% from k of about 10
+    onset = passk.beta_power_law_onset(1.0, 1.0, tol=0.05, per_decade=10, k_max=1e6)
+    grid = np.logspace(0, 6, 61)
+    exact = 1 / ((grid + 1) * np.log1p(1 / grid))
+    first_ok = grid[np.flatnonzero(np.abs(exact - 1) > 0.05)[-1] + 1]
+    assert onset == pytest.approx(first_ok, rel=1e-12)
+    # the smaller a, the later the law holds, and beyond k_max it refuses
+    assert passk.beta_power_law_onset(0.05, 3.0, per_decade=5, k_max=1e40) > 1e20
+    with pytest.raises(ParameterError, match="not within"):
+        passk.beta_power_law_onset(0.05, 3.0, per_decade=5, k_max=1e10)

@@ -118,3 +118,20 @@ def test_learner_improves(baseline):
 def test_bad_inputs(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+@pytest.mark.parametrize("baseline", ["none", "mean"])
+def test_compiled_kernel_matches_the_numpy_reference(baseline):
+    """The compiled play_and_learn makes the same moves and updates as the batched-numpy reference."""
+    ss = np.random.SeedSequence(11).spawn(6)
+    opp = ["self", "self", 250.0, 250.0, 600.0, 40.0]
+    args = (opp, 5, 4, 80.0, 0.4, 700)
+    new = sp.play_and_learn(*args, [np.random.default_rng(s) for s in ss], baseline=baseline, target_rating=250.0,
+                            block=128)
+    ref = sp.play_and_learn_reference(*args, [np.random.default_rng(s) for s in ss], baseline=baseline,
+                                      target_rating=250.0, block=128)
+    assert np.array_equal(new.games, ref.games)
+    assert np.array_equal(new.wins, ref.wins)
+    assert np.array_equal(new.games_to_target, ref.games_to_target)
+    np.testing.assert_allclose(new.rating, ref.rating, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(new.win_rate, ref.win_rate, rtol=1e-12, atol=1e-12)
