@@ -138,3 +138,20 @@ def ratio_se(a, b) -> float:
     r = a.mean() / b.mean()
     d = (a - r * b) / b.mean()
     return float(d.std(ddof=1) / math.sqrt(a.size))
+
+
+def episodes_text(median_episodes: float, episodes: int) -> str:
+    """'a median of N episodes', or, when the median run never got there (censored), 'more than N episodes'."""
+    return (f"more than {episodes:,d} episodes (the median run had not got there)" if median_episodes > episodes
+            else f"a median of {median_episodes:,.0f} episodes")
+
+
+def items_text(rounds: int, info_ratio_per_item: float) -> str:
+    """What the reviews add, and what a history costs per item of text (chapter 13's paragraph on C31)."""
+    if rounds == 0:
+        return "With no round of review a history is only the final answer, so the two learners see the same thing."
+    return ("The reviews are what the final answer throws away: a mark says which positions of a draft were right, "
+            "while the final answer only says what survived the rounds. But a history is "
+            f"{2 * rounds + 1} items long (drafts and reviews) against one final answer, so per item of text it carries "
+            f"{info_ratio_per_item:.2f} times what a final answer does. Whether that trade pays depends on whether "
+            "episodes or tokens are scarce, the same question as soft labels in chapter 11.")

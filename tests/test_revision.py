@@ -58,3 +58,10 @@ def test_bad_inputs():
         rv.simulate(np.random.SeedSequence(0).spawn(2), 2, 3, 3, 0.3, 1, 0.5)
     with pytest.raises(ParameterError, match="values"):
         rv.simulate(np.random.SeedSequence(0).spawn(2), 2, 3, 1, 0.3, 1, 0.1)
+
+
+def test_sentences():
+    assert rv.episodes_text(4.0, 20) == "a median of 4 episodes"
+    assert rv.episodes_text(21.0, 20).startswith("more than 20 episodes")
+    assert "only the final answer" in rv.items_text(0, 1.0)
+    assert "7 items long" in rv.items_text(3, 0.21) and "0.21 times" in rv.items_text(3, 0.21)
