@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from rlbits.validate import integer, real
+from rlbits.validate import integer, probability, real
 
 
 def _softmax(Z):
@@ -38,9 +38,10 @@ def make_game(K, d, scale, rng):
     return scale * rng.standard_normal((K, d)) / math.sqrt(d)
 
 
-def win_prob(W, X):
-    """``v(x, a)`` for every row of ``X``: shape ``(len(X), K)``."""
-    return 1.0 / (1.0 + np.exp(-(X @ W.T)))
+def win_prob(W, X, bias=0.0):
+    """``v(x, a) = sigmoid(w_a . x + bias)`` for every row of ``X``: shape ``(len(X), K)``. A negative ``bias``
+    makes wins rare."""
+    return 1.0 / (1.0 + np.exp(-(X @ W.T + bias)))
 
 
 def ucb_search(values, n_sims, rng, c=math.sqrt(2.0)):
@@ -109,7 +110,7 @@ def fit_policy(X, targets, l2=1e-3, iters=400, tol=1e-7, theta0=None):
     return theta
 
 
-def reinforce_policy(W, X, lr, rngs, checkpoints, games=1):
+def reinforce_policy(W, X, lr, rngs, checkpoints, games=1, bias=0.0):
     """Online REINFORCE, one pass over each run's positions, ``games`` games per position, reward 1 for a win.
 
     ``X`` has shape ``(runs, N, d)`` (one set of positions per run) and ``rngs`` one generator per run. The baseline
@@ -123,7 +124,7 @@ def reinforce_policy(W, X, lr, rngs, checkpoints, games=1):
     checkpoints = np.asarray(checkpoints, dtype=int)
     if checkpoints.min() < 0 or checkpoints.max() > N:
         raise ValueError(f"checkpoints must lie in [0, N={N}]")
-    V = win_prob(W, X)  # (S, N, K)
+    V = win_prob(W, X, bias)  # (S, N, K)
     U = np.stack([rng.random((N, games, 2)) for rng in rngs], axis=1)  # (N, S, games, 2)
     theta = np.zeros((S, K, d))
     base = np.zeros(S)
@@ -147,31 +148,32 @@ def reinforce_policy(W, X, lr, rngs, checkpoints, games=1):
     return out
 
 
-def policy_quality(theta, W, X, greedy=True):
+def policy_quality(theta, W, X, greedy=True, bias=0.0):
     """Normalised value of the policy on positions ``X``: 0 for uniform play, 1 for the best move everywhere.
 
     ``greedy``: play the policy's most probable move (as a trained policy is used to play); else sample from it.
     """
-    V = win_prob(W, X)
+    V = win_prob(W, X, bias)
     Z = X @ np.asarray(theta).T
     P = np.eye(V.shape[1])[Z.argmax(axis=1)] if greedy else _softmax(Z)
     mean, best = V.mean(axis=1), V.max(axis=1)
     return float(np.mean((P * V).sum(axis=1) - mean) / np.mean(best - mean))
 
 
-def target_quality(targets, W, X):
+def target_quality(targets, W, X, bias=0.0):
     """Normalised value of playing from given distributions (rows of ``targets``) on positions ``X``."""
-    V = win_prob(W, X)
+    V = win_prob(W, X, bias)
     T = np.asarray(targets, dtype=float)
     T = T / T.sum(axis=1, keepdims=True)
     mean, best = V.mean(axis=1), V.max(axis=1)
     return float(np.mean((T * V).sum(axis=1) - mean) / np.mean(best - mean))
 
 
-def run_recipe(W, Xs, gens_search, gens_games, positions, n_sims, X_test, c=1.0, rl_lr=1.0):
+def run_recipe(W, Xs, gens_search, gens_games, positions, n_sims, X_test, c=1.0, rl_lr=1.0, bias=0.0):
     """The chapter-11 experiment: for each run (a set of positions ``Xs[r]`` and its generators), search every
     position, fit policies on the visit distributions and on the chosen moves after each number of ``positions``
     (warm-started from the previous fit), and train REINFORCE with one game and with ``n_sims`` games per position.
+    ``bias`` is added to every move's win logit (see :func:`win_prob`).
 
     Returns ``(quality, search_quality)``: a dict of ``(runs, len(positions))`` arrays of held-out policy quality
     (keys ``visits``, ``chosen``, ``outcome``, ``outcome_sims``) and the mean quality of the search's own moves.
@@ -182,16 +184,50 @@ def run_recipe(W, Xs, gens_search, gens_games, positions, n_sims, X_test, c=1.0,
     search_q = []
     for r in range(runs):
         X = Xs[r]
-        visits = ucb_search(win_prob(W, X), n_sims, gens_search[r], c=c)
+        visits = ucb_search(win_prob(W, X, bias), n_sims, gens_search[r], c=c)
         chosen = np.eye(K)[visits.argmax(axis=1)]
-        search_q.append(target_quality(chosen, W, X))
+        search_q.append(target_quality(chosen, W, X, bias))
         th_v = th_c = None
         for j, n in enumerate(positions):
             th_v = fit_policy(X[:n], visits[:n] / n_sims, theta0=th_v)
             th_c = fit_policy(X[:n], chosen[:n], theta0=th_c)
-            quality["visits"][r, j] = policy_quality(th_v, W, X_test)
-            quality["chosen"][r, j] = policy_quality(th_c, W, X_test)
+            quality["visits"][r, j] = policy_quality(th_v, W, X_test, bias=bias)
+            quality["chosen"][r, j] = policy_quality(th_c, W, X_test, bias=bias)
     for key, games, gens in (("outcome", 1, gens_games[0]), ("outcome_sims", n_sims, gens_games[1])):
-        policies = reinforce_policy(W, Xs, rl_lr, gens, positions, games=games)
-        quality[key] = np.array([[policy_quality(p, W, X_test) for p in run] for run in policies])
+        policies = reinforce_policy(W, Xs, rl_lr, gens, positions, games=games, bias=bias)
+        quality[key] = np.array([[policy_quality(p, W, X_test, bias=bias) for p in run] for run in policies])
     return quality, float(np.mean(search_q))
+
+
+def paired_gap(a, b, level=0.95):
+    """Mean and ``level`` t-interval of ``a - b`` over paired runs (rows: runs; columns: e.g. numbers of positions).
+
+    Returns ``(mean, lo, hi)`` arrays; with a single run the interval is infinite (no evidence of a difference).
+    """
+    from scipy.stats import t as student_t
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim < 1:
+        raise ValueError(f"a and b must have one shape with runs on the first axis, got {a.shape} and {b.shape}")
+    level = probability("level", level, open_low=True, open_high=True)
+    d = a - b
+    n = d.shape[0]
+    mean = d.mean(axis=0)
+    if n < 2:
+        inf = np.full_like(mean, np.inf)
+        return mean, mean - inf, mean + inf
+    half = student_t.ppf(0.5 + level / 2, n - 1) * d.std(axis=0, ddof=1) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def below_saturation(curves, positions, level):
+    """The index of the largest number of positions at which every curve in ``curves`` (mean qualities, one array
+    per method, aligned with ``positions``) is at most ``level``: where a comparison is not read at the ceiling.
+    ``None`` if there is none (every size tried is saturated for at least one method)."""
+    level = real("level", level, minimum=0.0, maximum=1.0)
+    ok = np.all(np.asarray(curves, dtype=float) <= level, axis=0)
+    if len(ok) != len(positions):
+        raise ValueError("curves and positions must align")
+    idx = np.nonzero(ok)[0]
+    return int(idx[-1]) if idx.size else None

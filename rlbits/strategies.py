@@ -354,3 +354,20 @@ def crossover_k(base_curve, trained_curve, ks, tol: float = 1e-9):
         return None
     last_behind = np.nonzero(~ahead)[0].max()
     return int(ks[last_behind + 1])
+
+
+def half_point(x, y, level: float = 0.5):
+    """The first ``x`` at which ``y`` (sampled at increasing ``x > 0``) crosses ``level`` from below, interpolated
+    linearly in ``log x``; ``None`` if it never does (chapter 12: where half the runs find the general strategy)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or np.any(x <= 0) or np.any(np.diff(x) <= 0):
+        raise ParameterError("half_point needs increasing positive x and y of one length")
+    if y[0] >= level:
+        return float(x[0]) if y[0] == level else None
+    above = np.nonzero(y >= level)[0]
+    if above.size == 0:
+        return None
+    j = above[0]
+    t = (level - y[j - 1]) / (y[j] - y[j - 1])
+    return float(math.exp(math.log(x[j - 1]) + t * (math.log(x[j]) - math.log(x[j - 1]))))

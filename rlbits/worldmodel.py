@@ -157,7 +157,9 @@ class RunLog:
     ``sum_t KL(P(.|s_t,a_t) || Q_t(.|s_t,a_t))``; ``excess_bits_realised``: the realised one,
     ``sum_t log2 P(s'_t)/Q_t(s'_t)``; ``ce_bits``: the model's cross-entropy ``sum_t -log2 Q_t(s'_t)``;
     ``noise_bits``: the true kernel's ``sum_t H(P(.|s_t,a_t))``, the part nobody can learn; ``steps``: steps taken;
-    ``reached``: whether the goal was reached.
+    ``reached``: whether the goal was reached; ``info_bits``: the information the episode's observations gave about
+    the lock's structure, the drop in the entropy of its exact posterior (:func:`lock_posterior_entropy`);
+    ``info_right_bits``: the part of it about the right actions, what a policy needs.
     """
 
     success: np.ndarray
@@ -168,6 +170,8 @@ class RunLog:
     noise_bits: np.ndarray
     steps: np.ndarray
     reached: np.ndarray
+    info_bits: np.ndarray
+    info_right_bits: np.ndarray
 
 
 def _sample_index(cum, u):
@@ -178,7 +182,7 @@ def _sample_index(cum, u):
     return idx
 
 
-def _run(P, horizon, episodes, seeds, alpha, learner, lr=1.0, baseline_rate=0.1, known=1):
+def _run(P, horizon, episodes, seeds, alpha, learner, lr=1.0, baseline_rate=0.1, known=1, track_info=True):
     P = _check_kernel(P)
     horizon = integer("horizon", horizon, minimum=1)
     episodes = integer("episodes", episodes, minimum=1)
@@ -195,7 +199,11 @@ def _run(P, horizon, episodes, seeds, alpha, learner, lr=1.0, baseline_rate=0.1,
     baseline = np.zeros(m)
     rows = np.arange(m)
     goal = n - 1
+    slip = float(P[:, 0, :, 0].min())  # the right action leaves state 0 only by a slip, which returns to 0
+    if not np.allclose(P[:, 0, :, 0].min(axis=1), slip):
+        raise ParameterError("the locks in P must share one slip probability")
     log = {k: np.zeros((episodes, m)) for k in RunLog.__dataclass_fields__}
+    h_prev, hr_prev = lock_posterior_entropy(counts, slip) if track_info else (0.0, 0.0)
     for e in range(episodes):
         if learner == "model-free":
             z = theta - theta.max(axis=2, keepdims=True)
@@ -240,6 +248,10 @@ def _run(P, horizon, episodes, seeds, alpha, learner, lr=1.0, baseline_rate=0.1,
             active = active & (s != goal)
         reward = (s == goal).astype(float)
         log["reached"][e] = reward
+        if track_info:  # the exact posterior over the lock: what the episode's observations told about it
+            h_now, hr_now = lock_posterior_entropy(counts, slip)
+            log["info_bits"][e], log["info_right_bits"][e] = h_prev - h_now, hr_prev - hr_now
+            h_prev, hr_prev = h_now, hr_now
         if learner == "model-free":
             adv = reward - baseline
             for t in range(horizon):
@@ -261,11 +273,13 @@ def run_model_free(P, horizon: int, episodes: int, seeds, *, lr: float = 1.0, ba
     return _run(P, horizon, episodes, seeds, alpha, "model-free", lr=lr, baseline_rate=baseline_rate)
 
 
-def run_model_based(P, horizon: int, episodes: int, seeds, *, alpha: float = 0.1, known: int = 1) -> RunLog:
+def run_model_based(P, horizon: int, episodes: int, seeds, *, alpha: float = 0.1, known: int = 1,
+                    track_info: bool = True) -> RunLog:
     """Learn a Dirichlet world model from the observations and plan on it each episode (optimism for pairs seen
-    fewer than ``known`` times). The outcome is not used: the model predicts it."""
+    fewer than ``known`` times). The outcome is not used: the model predicts it. ``track_info=False`` skips the
+    exact posterior (``info_bits`` stay zero) when only the learning curve is wanted."""
     known = integer("known", known, minimum=1)
-    return _run(P, horizon, episodes, seeds, alpha, "model-based", known=known)
+    return _run(P, horizon, episodes, seeds, alpha, "model-based", known=known, track_info=bool(track_info))
 
 
 def episodes_to_reach(success, target) -> np.ndarray:
@@ -275,3 +289,82 @@ def episodes_to_reach(success, target) -> np.ndarray:
     hit = success >= np.asarray(target, dtype=float)
     first = np.argmax(hit, axis=0) + 1
     return np.where(hit.any(axis=0), first, success.shape[0] + 1)
+
+
+def lock_prior_entropy(depth: int, n_actions: int) -> tuple[float, float]:
+    """Entropy (bits) of the prior over a lock's structure (:func:`make_lock`): in each state ``s < depth`` the
+    right action is uniform over ``n_actions`` and each wrong action's destination uniform over ``0..s``.
+    Returns ``(H_structure, H_right_actions)``; the slip probability is known."""
+    depth = integer("depth", depth, minimum=1)
+    n_actions = integer("n_actions", n_actions, minimum=2)
+    h_right = depth * np.log2(n_actions)
+    h_wrong = (n_actions - 1) * sum(np.log2(s + 1) for s in range(depth))
+    return float(h_right + h_wrong), float(h_right)
+
+
+def lock_posterior_entropy(counts, slip: float) -> tuple[np.ndarray, np.ndarray]:
+    """Entropy (bits) of the exact posterior over a lock's structure given transition counts ``counts[m, s, a, s']``
+    under the prior of :func:`make_lock` (slip known). Returns ``(H_structure, H_right_actions)``, shape ``(m,)``.
+
+    In state ``s`` the structure is the right action ``r`` and a destination ``d_a`` in ``0..s`` for every other
+    action. The likelihood factorises over actions, so the posterior of ``r`` is ``w_r ∝ L_r(s+1) / M_r`` (``L_a(d)``:
+    likelihood of action ``a``'s observations if it leads to ``d``; ``M_a``: its mean over ``d in 0..s``), and given
+    ``r`` the wrong destinations are independent with posteriors ``∝ L_a(d)``. Hence
+    ``H = sum_s [H(w) + sum_a (1 - w_a) H(d_a | a wrong)]``. The posterior is what an ideal observer who knows how
+    locks are built has learned: information about the environment, independent of any learner's smoothing.
+    """
+    counts = np.asarray(counts, dtype=float)
+    slip = probability("slip", slip, open_high=True)
+    m, n, A, _ = counts.shape
+    H = np.zeros(m)
+    H_right = np.zeros(m)
+    for s in range(n - 1):
+        dests = np.arange(s + 2)  # 0..s wrong, s+1 right
+        P = np.zeros((s + 2, n))
+        P[dests, dests] = 1 - slip
+        P[:, : s + 1] += slip / (s + 1)
+        with np.errstate(divide="ignore"):
+            logP = np.where(P > 0, np.log(P), -1e300)
+        c = counts[:, s]  # (m, A, n)
+        ll = np.einsum("man,dn->mad", c, logP)  # (m, A, s+2), nats; -inf-like where impossible
+        ll = np.maximum(ll, -1e300)
+        wrong = ll[:, :, : s + 1]
+        top = wrong.max(axis=2, keepdims=True)
+        ew = np.exp(wrong - top)
+        z = ew.sum(axis=2)
+        post = ew / z[:, :, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h_dest = -(np.where(post > 0, post * np.log2(np.where(post > 0, post, 1.0)), 0.0)).sum(axis=2)  # (m, A)
+        log_M = top[:, :, 0] + np.log(z) - np.log(s + 1)
+        log_w = ll[:, :, s + 1] - log_M
+        log_w -= log_w.max(axis=1, keepdims=True)
+        w = np.exp(log_w)
+        w /= w.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h_w = -(np.where(w > 0, w * np.log2(np.where(w > 0, w, 1.0)), 0.0)).sum(axis=1)
+        H += h_w + ((1 - w) * h_dest).sum(axis=1)
+        H_right += h_w
+    return H, H_right
+
+
+def outcome_information(p, k: int) -> tuple[float, float]:
+    """Mutual information (bits) between a lock and the outcomes of ``k`` episodes of one fixed policy, from
+    samples ``p`` of the policy's success probability on locks drawn from the prior.
+
+    Given the lock the outcomes are i.i.d. Bernoulli(``p``), so their number of successes ``K`` is sufficient and
+    ``I = H(K) - E H(K | p)``, ``K | p ~ Binomial(k, p)`` and ``K`` the mixture over the samples. Returns the
+    Monte-Carlo estimate and its standard error (of the second term; the first is a smooth function of the mean
+    mixture, whose error is of the same order)."""
+    from scipy.stats import binom
+
+    p = np.asarray(probability("p", p), dtype=float).ravel()
+    k = integer("k", k, minimum=1)
+    pmf = binom.pmf(np.arange(k + 1)[None, :], k, p[:, None])  # (samples, k + 1)
+
+    def ent(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -(np.where(x > 0, x * np.log2(np.where(x > 0, x, 1.0)), 0.0)).sum(axis=-1)
+
+    cond = ent(pmf)
+    info = float(ent(pmf.mean(axis=0)) - cond.mean())
+    return info, float(cond.std(ddof=1) / np.sqrt(p.size)) if p.size > 1 else float("inf")

@@ -137,3 +137,33 @@ def test_crossing():
 def test_train_student_rejects_a_negative_learning_rate():
     with pytest.raises(ValueError, match="lr=-0.1"):
         distill.train_student(np.array([0.5, 0.5]), 10, "soft", -0.1, [np.random.default_rng(0)], [0, 10])
+
+
+def test_windowed_exact_kl_equals_the_full_sum_and_the_series():
+    q = distill.teacher(30, 1.0, np.random.default_rng(3))
+    for n in (1, 7, 100, 2000):
+        assert distill.expected_kl_smoothed_windowed(q, n) == pytest.approx(distill.expected_kl_smoothed(q, n),
+                                                                            rel=1e-9)
+    # where answers are expected >= series_from times the moment series replaces the window
+    for n in (10**5, 10**6):
+        a = distill.expected_kl_smoothed_windowed(q, n, series_from=1e30)
+        b = distill.expected_kl_smoothed_windowed(q, n)  # the default: the series from 1e4 expected sightings
+        assert a == pytest.approx(b, rel=1e-7)
+        c = distill.expected_kl_smoothed_windowed(q, n, series_from=1e2)  # too early: its (nq)^-2 error shows
+        assert abs(c / a - 1) > abs(b / a - 1)
+
+
+def test_equivalent_samples_inverts_the_exact_curve():
+    q = distill.teacher(20, 1.0, np.random.default_rng(4))
+    for target in (0.3, 0.05, 0.004):
+        n = distill.equivalent_samples(q, target)
+        lo, hi = math.floor(n), math.ceil(n)
+        assert distill.expected_kl_smoothed(q, hi) <= target <= distill.expected_kl_smoothed(q, max(lo, 1)) + 1e-15
+    # far out the exact inverse approaches the first order (V - 1)/(2 KL); at few samples per answer it is below it
+    assert distill.equivalent_samples(q, 1e-6) == pytest.approx(19 / 2e-6, rel=1e-3)
+    assert distill.equivalent_samples(q, 0.3) < 19 / 0.6
+    # the exact curve is decreasing, so a smaller target needs more samples
+    ns = [distill.equivalent_samples(q, t) for t in (0.2, 0.1, 0.05, 0.01)]
+    assert ns == sorted(ns)
+    assert distill.equivalent_samples(q, 0.0) == math.inf
+    assert distill.equivalent_samples(q, 10.0) == 0.0  # the uniform student is already that close

@@ -93,3 +93,31 @@ def test_run_recipe_shapes_and_order(game):
     # more positions help every learner, and the soft target beats the one-hot one on average
     assert all(quality[k][:, 1].mean() > quality[k][:, 0].mean() for k in quality)
     assert quality["visits"].mean() > quality["chosen"].mean()
+
+
+def test_paired_gap_is_a_t_interval():
+    from scipy.stats import t
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 0.1, (12, 3)), rng.normal(0.9, 0.1, (12, 3))
+    m, lo, hi = st.paired_gap(a, b)
+    d = a - b
+    half = t.ppf(0.975, 11) * d.std(axis=0, ddof=1) / np.sqrt(12)
+    np.testing.assert_allclose(m, d.mean(axis=0))
+    np.testing.assert_allclose(hi - lo, 2 * half)
+    m1, lo1, hi1 = st.paired_gap(a[:1], b[:1])
+    assert np.all(np.isinf(lo1)) and np.all(np.isinf(hi1))
+    with pytest.raises(ValueError):
+        st.paired_gap(a, b[:, :2])
+
+
+def test_below_saturation_picks_the_largest_unsaturated_size():
+    assert st.below_saturation([[0.5, 0.9, 0.97], [0.4, 0.8, 0.9]], [10, 30, 100], 0.95) == 1
+    assert st.below_saturation([[0.96, 0.99]], [10, 30], 0.95) is None
+    assert st.below_saturation([[0.95]], [10], 0.95) == 0  # at the level counts as below
+
+
+def test_win_bias_makes_wins_rare(game):
+    W, X = game
+    assert st.win_prob(W, X).mean() == pytest.approx(0.5, abs=0.03)
+    assert st.win_prob(W, X, -4.0).mean() < 0.1

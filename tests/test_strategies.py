@@ -266,3 +266,12 @@ def test_per_run_settings_match_separate_calls():
         st.train_reinforce(z_a, R, seeds=ss, entropy_bonus=[0.1, 0.2], **kw)
     with pytest.raises(ParameterError, match="curriculum_steps=81"):
         st.train_reinforce(z_a, R, seeds=ss, curriculum_steps=81, **kw)
+
+
+def test_half_point():
+    assert st.half_point([0.01, 0.1], [0.0, 1.0]) == pytest.approx(math.sqrt(0.001))
+    assert st.half_point([1, 2, 4], [0.1, 0.5, 0.9]) == pytest.approx(2.0)
+    assert st.half_point([1, 2], [0.1, 0.4]) is None
+    assert st.half_point([1, 2], [0.6, 0.9]) is None
+    with pytest.raises(ParameterError):
+        st.half_point([2, 1], [0.1, 0.9])

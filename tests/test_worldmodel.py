@@ -170,3 +170,78 @@ def test_lock_properties(depth, n_actions, slip, seed):
     # fewer than depth steps can never reach the goal
     if depth > 1:
         assert wm.success_probability(Pm, pi, depth - 1)[0] == 0.0
+
+
+def _enumerate_posterior_entropy(counts, slip, depth, A):
+    """Brute force over every lock structure (right action and wrong destinations in every state)."""
+    import itertools
+
+    n = depth + 1
+    per_state = []
+    for s in range(depth):
+        options = []
+        for r in range(A):
+            for dests in itertools.product(range(s + 1), repeat=A - 1):
+                row = np.zeros((A, n))
+                it = iter(dests)
+                for a in range(A):
+                    row[a, s + 1 if a == r else next(it)] = 1.0
+                row = (1 - slip) * row
+                row[:, : s + 1] += slip / (s + 1)
+                with np.errstate(divide="ignore"):
+                    ll = np.where(counts[s] > 0, counts[s] * np.log(np.where(row > 0, row, 1e-300)), 0.0).sum()
+                options.append((r, ll))
+        per_state.append(options)
+    logs, rights = [], []
+    for combo in itertools.product(*per_state):
+        logs.append(sum(ll for _, ll in combo))
+        rights.append(tuple(r for r, _ in combo))
+    w = np.exp(np.array(logs) - max(logs))
+    w /= w.sum()
+    H = -(w[w > 0] * np.log2(w[w > 0])).sum()
+    marg = {}
+    for wi, r in zip(w, rights):
+        marg[r] = marg.get(r, 0.0) + wi
+    v = np.array(list(marg.values()))
+    return H, -(v[v > 0] * np.log2(v[v > 0])).sum()
+
+
+@pytest.mark.parametrize("depth, A, slip, seed", [(2, 2, 0.1, 0), (3, 2, 0.05, 1), (2, 3, 0.2, 2), (2, 2, 0.0, 3)])
+def test_lock_posterior_entropy_matches_enumeration(depth, A, slip, seed):
+    rng = np.random.default_rng(seed)
+    P = wm.make_lock(rng, depth, A, slip)
+    counts = np.zeros((1, depth + 1, A, depth + 1))
+    for s in range(depth):
+        for a in range(A):
+            counts[0, s, a] = rng.multinomial(rng.integers(0, 4), P[s, a])
+    H, Hr = wm.lock_posterior_entropy(counts, slip)
+    He, Hre = _enumerate_posterior_entropy(counts[0], slip, depth, A)
+    assert H[0] == pytest.approx(He, abs=1e-9)
+    assert Hr[0] == pytest.approx(Hre, abs=1e-9)
+    # no data: the prior
+    H0, Hr0 = wm.lock_posterior_entropy(np.zeros_like(counts), slip)
+    assert (H0[0], Hr0[0]) == pytest.approx(wm.lock_prior_entropy(depth, A), abs=1e-12)
+
+
+def test_outcome_information_of_a_two_point_mixture():
+    # half the locks succeed with 0.1, half with 0.5; one episode: I = H(0.3) - (H(0.1) + H(0.5)) / 2
+    def h(p):
+        return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+    info, se = wm.outcome_information([0.1, 0.5] * 500, 1)
+    assert info == pytest.approx(h(0.3) - (h(0.1) + h(0.5)) / 2, abs=1e-12)
+    same, _ = wm.outcome_information([0.3] * 100, 10)
+    assert same == pytest.approx(0.0, abs=1e-12)  # every lock alike: the outcomes say nothing about which
+    assert wm.outcome_information([0.1, 0.5] * 500, 20)[0] > info
+
+
+def test_run_logs_information_that_sums_to_the_posterior_drop():
+    P = wm.make_locks(np.random.SeedSequence(5).spawn(4), 3, 3, 0.05)
+    log = wm.run_model_based(P, 9, 30, np.random.SeedSequence(6).spawn(4))
+    prior, prior_right = wm.lock_prior_entropy(3, 3)
+    total = log.info_bits.sum(axis=0)
+    assert np.all(total <= prior + 1e-9) and np.all(total > 0.5 * prior)
+    assert np.all(log.info_right_bits.sum(axis=0) <= prior_right + 1e-9)
+    off = wm.run_model_based(P, 9, 30, np.random.SeedSequence(6).spawn(4), track_info=False)
+    np.testing.assert_array_equal(off.success, log.success)
+    assert not off.info_bits.any()
