@@ -47,8 +47,29 @@ def test_entries_join_results_and_flag_missing_verdicts():
         ledger.entries(claims, results_of)
 
 
+def test_every_claim_has_a_rule_or_a_declared_status():
+    for c in ledger.load_claims():
+        assert ("test" in c) != ("status" in c), f"{c['id']}: needs exactly one of a rule (test) or a declared status"
+
+
+def test_a_recorded_verdict_that_disagrees_with_the_rule_is_refused():
+    claim = {"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a",
+             "test": {"uses": ["q"], "why": "w", "rule": [{"when": "q > 1", "verdict": "holds", "says": "q = {q}"},
+                                                          {"verdict": "does not hold", "says": "q = {q}"}]}}
+    res = {"q": 0.5, "verdict_C01": "does not hold"}
+    items = ledger.entries([claim], lambda stem: res)
+    assert (items[0].verdict, items[0].quantity, items[0].value, items[0].note) == ("does not hold", "q", 0.5, "q = 0.5")
+    assert "`q > 1` → *holds*" in items[0].rule
+    res["verdict_C01"] = "holds"
+    with pytest.raises(ValueError, match="rule of data/claims.yml gives 'does not hold'"):
+        ledger.entries([claim], lambda stem: res)
+
+
 @pytest.mark.book
-def test_every_claim_has_a_verdict_with_a_recorded_quantity(book):
+def test_every_claim_has_a_verdict_from_its_rule(book):
+    """Each verdict in the built ledger is its rule evaluated on the owning chapter's recorded quantities."""
+    from rlbits import verdicts
+
     assert book.returncode == 0, book.log[-3000:]
     data = json.loads((book.build / "results" / "ledger.json").read_text())
     claims = ledger.load_claims()
@@ -57,8 +78,12 @@ def test_every_claim_has_a_verdict_with_a_recorded_quantity(book):
     for c in claims:
         entry = data[c["id"]]
         assert entry["verdict"] in VERDICTS
-        assert entry["quantity"], f"{c['id']}: verdict without a quantity"
         results = json.loads((book.build / "results" / f"{c['chapter']}.json").read_text())
-        assert entry["quantity"] in results, f"{c['id']}: quantity {entry['quantity']} not recorded"
-        if entry["verdict"] == "discussed, not testable":
-            assert entry["note"], f"{c['id']}: 'not testable' needs a reason"
+        if "status" in c:
+            assert entry["verdict"] == verdicts.NOT_TESTABLE and entry["note"] == c["because"]
+            continue
+        for name in c["test"]["uses"]:
+            assert name in results, f"{c['id']}: its rule uses {name!r}, which {c['chapter']} did not record"
+        assert entry["quantity"] == c["test"]["uses"][0]
+        assert entry["verdict"] == verdicts.evaluate(c, results).verdict
+        assert results[f"verdict_{c['id']}"] == entry["verdict"], f"{c['id']}: the chapter printed another verdict"
