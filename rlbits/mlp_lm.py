@@ -196,8 +196,8 @@ def one_step_drop(params: dict, ctx: np.ndarray, x: np.ndarray, h: np.ndarray, p
 def step_throughput(arch: Arch, batch: int, seconds: float = 1.0, seed: int = 0) -> dict:
     """Achieved FLOP/s of one SL training step (forward, loss gradient, backward, update; FLOPs counted by
     :meth:`Arch.flops`) against numpy's matrix-multiply throughput on the same machine in the same call: the step's
-    own matrix products alone (the peak at these sizes) and a square float32 product of side 1,024 (the machine's
-    peak). Each is timed as the best of repeated runs for about ``seconds`` (Performance page, chapter 14)."""
+    own matrix products alone, at the same shapes (the peak at these sizes), and a square float32 product of side
+    1,024. Each is timed as the best of interleaved rounds over about ``seconds`` (Performance page, chapter 14)."""
     import time
 
     batch = integer("batch", batch, minimum=1, maximum=1 << 16)
@@ -224,19 +224,20 @@ def step_throughput(arch: Arch, batch: int, seconds: float = 1.0, seed: int = 0)
 
     sq = rng.standard_normal((1024, 1024), dtype=np.float32)
 
-    def best(fn):
+    fns = [step, products, lambda: sq @ sq]
+    for fn in fns:  # warm up
         fn()
-        t_end, out = time.perf_counter() + seconds / 3, float("inf")
-        while True:
+    best = [float("inf")] * 3
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:  # interleaved rounds, so a burst of load on a shared machine hits all three
+        for i, fn in enumerate(fns):
             t0 = time.perf_counter()
             fn()
-            out = min(out, time.perf_counter() - t0)
-            if time.perf_counter() > t_end:
-                return out
+            best[i] = min(best[i], time.perf_counter() - t0)
 
     step_flops = batch * arch.sl_flops_per_sample(batch)
     mm_flops = sum(2.0 * m * k * n for m, k, n in shapes)
-    t_step, t_mm, t_sq = best(step), best(products), best(lambda: sq @ sq)
+    t_step, t_mm, t_sq = best
     return {"step_flops": step_flops, "step_s": t_step, "step_flops_per_s": step_flops / t_step,
             "mm_flops_per_s": mm_flops / t_mm, "square_flops_per_s": 2.0 * 1024**3 / t_sq,
             "mm_share_of_step_flops": mm_flops / step_flops}

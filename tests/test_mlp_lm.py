@@ -128,3 +128,14 @@ def test_methods_share_start_and_contexts_and_learn():
     assert sl.cross_samples <= rl.cross_samples
     with pytest.raises(ParameterError, match="teacher"):
         textlearn.train("distill", ARCH, ids, ectx, ey, (1, 2, 3), n_steps=1, batch=4, lr=1.0)
+
+
+def test_step_throughput_reports_consistent_rates():
+    arch = mlp_lm.Arch(V=64, n_ctx=2, d=4, H=16)
+    r = mlp_lm.step_throughput(arch, 32, seconds=0.2)
+    assert r["step_flops"] == 32 * arch.sl_flops_per_sample(32)
+    assert r["step_flops_per_s"] == pytest.approx(r["step_flops"] / r["step_s"])
+    assert min(r["step_flops_per_s"], r["mm_flops_per_s"], r["square_flops_per_s"]) > 0
+    assert 0 < r["mm_share_of_step_flops"] < 1
+    with pytest.raises(ParameterError, match="batch"):
+        mlp_lm.step_throughput(arch, 0)
