@@ -5,7 +5,8 @@ from rlbits import verdicts
 CLAIMS = verdicts.load_claims()
 
 BASE = {"rl_sl_exponent": 0.9, "rl_sl_exponent_tabular": 0.8, "rl_sl_exponent_lo": 0.8, "rl_sl_exponent_hi": 1.0,
-        "identity_quotient_median": 1.2, "identity_quotient_lo": 0.9, "identity_quotient_hi": 1.5}
+        "identity_quotient_median": 1.2, "identity_quotient_lo": 0.9, "identity_quotient_hi": 1.5,
+        "identity_quotient_all_lo": 0.8, "identity_quotient_all_hi": 1.9}
 
 
 def decide(**changes):
@@ -20,7 +21,7 @@ def test_c33_is_the_books_own_claim():
 def test_c33_holds_inside_both_bands():
     assert decide() == "holds"
     assert decide(rl_sl_exponent=1.04) == "holds"
-    assert decide(identity_quotient_lo=0.5, identity_quotient_hi=2.0) == "holds"
+    assert decide(identity_quotient_all_lo=0.5, identity_quotient_all_hi=2.0) == "holds"
 
 
 def test_c33_exponent_threshold():
@@ -31,8 +32,9 @@ def test_c33_exponent_threshold():
 
 
 def test_c33_identity_thresholds():
-    assert decide(identity_quotient_lo=0.49) == "holds with a caveat"
-    assert decide(identity_quotient_hi=2.01) == "holds with a caveat"
-    assert decide(identity_quotient_hi=3.99) == "holds with a caveat"
-    assert decide(identity_quotient_hi=4.01) == "does not hold"
-    assert decide(identity_quotient_lo=0.24) == "does not hold"
+    assert decide(identity_quotient_all_lo=0.49) == "holds with a caveat"
+    assert decide(identity_quotient_all_hi=2.01) == "holds with a caveat"
+    assert decide(identity_quotient_all_hi=6.0, identity_quotient_hi=3.99) == "holds with a caveat"
+    assert decide(identity_quotient_all_hi=6.0, identity_quotient_hi=4.01) == "does not hold"
+    assert decide(identity_quotient_all_lo=0.1, identity_quotient_lo=0.24) == "does not hold"
+    assert decide(identity_quotient_all_lo=0.1, identity_quotient_lo=0.26) == "holds with a caveat"
