@@ -241,3 +241,20 @@ def step_throughput(arch: Arch, batch: int, seconds: float = 1.0, seed: int = 0)
     return {"step_flops": step_flops, "step_s": t_step, "step_flops_per_s": step_flops / t_step,
             "mm_flops_per_s": mm_flops / t_mm, "square_flops_per_s": 2.0 * 1024**3 / t_sq,
             "mm_share_of_step_flops": mm_flops / step_flops}
+
+
+def step_throughput_once(bench_json, arch: Arch, batch: int, seconds: float = 2.0) -> dict:
+    """:func:`step_throughput`, measured once per build: the result is stored in the build's ``bench.json`` (under
+    ``"mlp_lm"``, keyed by the sizes) beside the engine benchmark, and read from there afterwards, so re-executing
+    the Performance page in the same build (or in a build that reuses its ``bench.json``) gives the same numbers."""
+    import json
+    from pathlib import Path
+
+    path = Path(bench_json)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    key = f"V{arch.V}_ctx{arch.n_ctx}_d{arch.d}_H{arch.H}_B{batch}"
+    stored = data.setdefault("mlp_lm", {})
+    if key not in stored:
+        stored[key] = step_throughput(arch, batch, seconds)
+        path.write_text(json.dumps(data, indent=1) + "\n")
+    return stored[key]

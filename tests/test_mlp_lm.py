@@ -139,3 +139,16 @@ def test_step_throughput_reports_consistent_rates():
     assert 0 < r["mm_share_of_step_flops"] < 1
     with pytest.raises(ParameterError, match="batch"):
         mlp_lm.step_throughput(arch, 0)
+
+
+def test_step_throughput_is_measured_once_per_build(tmp_path):
+    import json
+
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"rows": []}))
+    arch = mlp_lm.Arch(V=32, n_ctx=2, d=4, H=8)
+    first = mlp_lm.step_throughput_once(path, arch, 16, seconds=0.1)
+    again = mlp_lm.step_throughput_once(path, arch, 16, seconds=0.1)
+    assert first == again
+    data = json.loads(path.read_text())
+    assert data["rows"] == [] and len(data["mlp_lm"]) == 1
