@@ -112,7 +112,10 @@ def _mm(a, b, log):
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
+    """Row-wise softmax, in place on one temporary (numpy's float32 ``exp`` is several times slower on a fresh
+    temporary than in place, measured here)."""
+    e = z - z.max(axis=1, keepdims=True)
+    np.exp(e, out=e)
     e /= e.sum(axis=1, keepdims=True)
     return e
 

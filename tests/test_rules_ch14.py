@@ -38,3 +38,11 @@ def test_c33_identity_thresholds():
     assert decide(identity_quotient_all_hi=6.0, identity_quotient_hi=4.01) == "does not hold"
     assert decide(identity_quotient_all_lo=0.1, identity_quotient_lo=0.24) == "does not hold"
     assert decide(identity_quotient_all_lo=0.1, identity_quotient_lo=0.26) == "holds with a caveat"
+
+
+def test_c33_caveat_sentences_name_the_failing_part():
+    c = CLAIMS["C33"]
+    only_vocab = verdicts.evaluate(c, {**BASE, "identity_quotient_all_hi": 6.0})
+    assert only_vocab.verdict == "holds with a caveat" and "not at every vocabulary" in only_vocab.says
+    exponent_off = verdicts.evaluate(c, {**BASE, "rl_sl_exponent": 1.3})
+    assert exponent_off.verdict == "holds with a caveat" and "more than 0.25" in exponent_off.says
