@@ -175,7 +175,8 @@ def train(method: str, arch: Arch, train_ids: np.ndarray, eval_ctx: np.ndarray, 
             sub = rows if len(rows) < batch else slice(None)
             grads = backward(params, ctx[sub], x[sub], h[sub], G)
             sgd(params, grads, step_size)
-    return Run(method=method, samples=np.array(samples, float), flops=np.array(flops), val=np.array(val), val_p=np.array(val_p),
+    return Run(method=method, samples=np.array(samples, float), flops=np.array(flops), val=np.array(val),
+               val_p=np.array(val_p),
                probe={k: np.array(v) for k, v in probe_out.items()},
                succ_hist=succ_hist if method.startswith("RL") else None,
                samp_hist=samp_hist if method.startswith("RL") else None,
