@@ -16,6 +16,10 @@ Learners
     :mod:`rlbits.dense` and :mod:`rlbits.judges` (process rewards, value functions, judges; ch. 10),
     :mod:`rlbits.distill` and :mod:`rlbits.search_targets` (soft labels, the AlphaGo recipe; ch. 11),
     :mod:`rlbits.strategies` (elicitation and jaggedness; ch. 12), :mod:`rlbits.worldmodel` (ch. 13)
+Networks on real text
+    :mod:`rlbits.corpus` (the King James Version, checksummed), :mod:`rlbits.bpe` (byte-pair encoding),
+    :mod:`rlbits.mlp_lm` (an MLP language model with hand-written gradients and its FLOP count),
+    :mod:`rlbits.textlearn` (SL, REINFORCE and distillation on text; ch. 14)
 Experiments' accounting
     :mod:`rlbits.compute` (FLOPs and where compute goes; ch. 5), :mod:`rlbits.bench` (the engine benchmark)
 Plotting, results and the ledger

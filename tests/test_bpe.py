@@ -1,0 +1,62 @@
+"""The byte-pair encoder of chapter 14: round trip, number of merges, determinism, and the training segmentation."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rlbits import bpe
+from rlbits.validate import ParameterError
+
+TEXT = ("and god said, let there be light: and there was light.\nand god saw the light, that it was good.\n" * 20
+        + "the lord is my shepherd; i shall not want.\n" * 7)
+
+
+def test_pretokens_cover_the_text():
+    assert "".join(bpe.pretokenize(TEXT)) == TEXT
+    assert bpe.pretokenize("and god said, let") == ["and", " god", " said", ",", " let"]
+
+
+def test_merges_count_vocab_and_round_trip():
+    tok = bpe.train(TEXT, 60)
+    assert tok.V == 60 and len(tok.merges) == 60 - tok.n_base
+    assert tok.n_base == len(set(TEXT))
+    ids = tok.encode(TEXT)
+    assert ids.dtype == np.int32 and ids.max() < tok.V
+    assert tok.decode(ids) == TEXT
+    assert len(ids) < len(TEXT) / 2  # merges compress
+
+
+def test_deterministic_and_first_merge_is_the_most_frequent_pair():
+    a, b = bpe.train(TEXT, 50), bpe.train(TEXT, 50)
+    assert a.tokens == b.tokens and a.merges == b.merges
+    pairs = Counter()
+    for w, c in Counter(bpe.pretokenize(TEXT)).items():
+        for x, y in zip(w, w[1:]):
+            pairs[x + y] += c
+    best = max(pairs.values())
+    first = a.tokens[a.n_base]
+    assert pairs[first] == best
+    assert first == min(p for p, c in pairs.items() if c == best)  # ties: smallest pair of ids (sorted alphabet)
+
+
+def test_more_merges_never_lengthen_the_encoding():
+    lengths = [len(bpe.train(TEXT, v).encode(TEXT)) for v in (30, 40, 60, 75)]
+    assert lengths == sorted(lengths, reverse=True)
+
+
+@given(st.text(alphabet="abdegilnorst ,.\n", max_size=60))
+def test_round_trip_on_any_text_over_the_alphabet(s):
+    tok = bpe.train(TEXT, 70)
+    assert tok.decode(tok.encode(s)) == s
+
+
+def test_bad_inputs():
+    with pytest.raises(ParameterError, match="vocab_size"):
+        bpe.train(TEXT, 5)
+    with pytest.raises(ParameterError, match="alphabet"):
+        bpe.train(TEXT, 40).encode("xyz")
+    with pytest.raises(ParameterError, match="vocab_size"):
+        bpe.train("ab ab", 50)
