@@ -252,7 +252,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     f = successes / n
     centre = (f + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(f * (1 - f) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes the bound is exactly 0 or 1 (the formula gives it up to rounding)
+    return (0.0 if successes == 0 else lo), (1.0 if successes == n else hi)
 
 
 def eliminator_expected_bits(p):
