@@ -160,6 +160,7 @@ def main(build_dir: Path, quick: bool = False) -> int:
             "engine_s_per_run": eng_s,
             "engine_samples_per_s": mean_samples / eng_s,
             "mean_samples_per_run": mean_samples,
+            "successes_per_run": int(learners.sl_samples_to(V, [0.99])[0]),
             "samples_per_s_ratio": (mean_samples / eng_s) / ref_rate,
             "speedup_per_run": ref_run_s / eng_s,
             "speedup_skip": ref_run_s / skip_s,
