@@ -212,6 +212,51 @@ def eliminator_expected_pass_rate(V, n):
     return np.minimum((n + 1.0) / V, 1.0)
 
 
+def eliminator_samples_expected(V, m):
+    """Exact mean and variance of the ideal eliminator's samples ``min(T, m)``, T ~ Uniform{1..V} (chapter 6).
+
+    ``m = V - floor(1/t)`` is the sample count at which threshold ``t`` is reached without finding the answer
+    (:func:`eliminator_samples_to`): ``m = V - 2`` for t = 1/2 and ``m = V - 1`` for t = 0.99.
+    """
+    V = _check_V(V)
+    m = integer("m", m, minimum=0, maximum=V)
+    mean = (m * (m + 1) / 2 + (V - m) * m) / V
+    second = (m * (m + 1) * (2 * m + 1) / 6 + (V - m) * m * m) / V
+    return mean, second - mean * mean
+
+
+def eliminator_pass_rate_quantile(V, n, q):
+    """Exact ``q``-quantile over runs of the ideal eliminator's pass rate after ``n`` samples (chapter 6's curves).
+
+    After n samples it has found the answer with probability min(n / V, 1) (pass rate 1); otherwise its pass rate
+    is 1 / (V - n). The quantile is 1 where ``q >= 1 - n / V`` and 1 / (V - n) below (the lower quantile).
+    """
+    V = _check_V(V)
+    n = np.asarray(n, dtype=float)
+    q = probability("q", q)
+    if np.any(n < 0):
+        raise ParameterError(f"n={n.min()!r} is outside the allowed range [0, inf)")
+    found = q >= 1.0 - np.minimum(n / V, 1.0)
+    with np.errstate(divide="ignore"):
+        miss = 1.0 / np.maximum(V - n, 1.0)
+    return np.where(found, 1.0, miss)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval (95% by default) for a binomial proportion ``successes / n`` (chapter 6's C26 test:
+    the share of runs that reach a pass rate within a sample budget). Unlike the normal interval it stays inside
+    [0, 1] and is not empty when every run (or none) succeeded."""
+    n = integer("n", n, minimum=1)
+    successes = integer("successes", successes, minimum=0, maximum=n)
+    z = real("z", z, minimum=0.0, open_low=True)
+    f = successes / n
+    centre = (f + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(f * (1 - f) / n + z * z / (4 * n * n))
+    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes the bound is exactly 0 or 1 (the formula gives it up to rounding)
+    return (0.0 if successes == 0 else lo), (1.0 if successes == n else hi)
+
+
 def eliminator_expected_bits(p):
     """Expected drop of -log2 p of the eliminator in one sample at pass rate p = 1/m: exactly H(p) bits.
 

@@ -1,8 +1,14 @@
 """Plain per-sample reference implementations of the chapter 6 learners (kept for tests and the benchmark).
 
-Nothing clever: every sample recomputes the full softmax over V logits, draws a token by inverse CDF and applies
-the textbook update. :mod:`rlbits.learners` must agree with these in distribution (tests/test_learners.py), and
-``python -m rlbits bench`` times both on the same workload.
+Nothing clever in :func:`run`: every sample recomputes the full softmax over V logits, draws a token by inverse CDF
+and applies the textbook update. :mod:`rlbits.learners` must agree with these in distribution
+(tests/test_learners.py), and ``python -m rlbits bench`` times both on the same workload.
+
+:func:`run_skip_failures` is the middle rung of the Performance page: REINFORCE without a baseline, still drawing
+every sample (one uniform each, which decides by inverse CDF whether it is the answer), but skipping the update of a
+failed sample, whose gradient is exactly zero (so the softmax is recomputed only after a success). It isolates how much of the engine's speed comes from
+not updating after failures; the rest comes from not drawing them (the event-driven engine draws the geometric
+waiting time instead).
 """
 
 from __future__ import annotations
@@ -77,6 +83,41 @@ def run(method: str, V: int, thresholds, rng: np.random.Generator, eta: float = 
         if record_every and n % record_every == 0:
             trace.append(p)
     return samples_to, np.array(trace)
+
+
+def run_skip_failures(V: int, thresholds, rng: np.random.Generator, eta: float = 1.0,
+                      max_samples: int = 10**9) -> np.ndarray:
+    """REINFORCE (0/1 reward, no baseline, batch 1) from a uniform start, answer token 0, drawing every sample but
+    skipping the updates of failed samples (their gradient is exactly zero).
+
+    Each sample is one uniform ``u``, which fixes its token by inverse CDF over the current softmax, with the answer
+    first: the sample is the answer exactly when ``u < p``. Which wrong token a failure drew is not located, because
+    its gradient is zero whichever it is. After a success the textbook update is applied to all V logits and the
+    softmax recomputed. Uniforms are drawn in chunks; those after a success in a chunk are discarded. Returns the
+    samples at which each threshold was first reached (-1 if not within ``max_samples``); same distribution as
+    :func:`run` with ``method="rl"``.
+    """
+    V = integer("V", V, minimum=2)
+    thr = np.atleast_1d(probability("thresholds", np.asarray(thresholds, dtype=float), open_low=True))
+    eta = real("eta", eta, minimum=0.0, open_low=True)
+    max_samples = integer("max_samples", max_samples, minimum=1)
+    z = np.zeros(V)
+    samples_to = np.full(len(thr), -1, dtype=np.int64)
+    n = 0
+    p = softmax(z)[0]
+    while n < max_samples and samples_to[-1] < 0:
+        chunk = int(min(max(16, 2.0 / p), max_samples - n))
+        hits = np.flatnonzero(rng.random(chunk) < p)
+        if not hits.size:  # every sample in the chunk failed: zero gradient, nothing to update
+            n += chunk
+            continue
+        n += int(hits[0]) + 1
+        z = update(z, [0], [1.0], eta)
+        p = softmax(z)[0]
+        for j, t in enumerate(thr):
+            if samples_to[j] < 0 and p >= t:
+                samples_to[j] = n
+    return samples_to
 
 
 def samples_to(method: str, V: int, thresholds, seed, n_runs: int, **kwargs) -> np.ndarray:
