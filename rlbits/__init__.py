@@ -31,7 +31,7 @@ The pipeline (``python -m rlbits``)
 
 __version__ = "0.1.0"
 
-from rlbits.results import record, verdict, VERDICTS  # noqa: E402,F401
+from rlbits.results import record, VERDICTS  # noqa: E402,F401
 from rlbits.plotting import setup_style  # noqa: E402,F401
 from rlbits.verdicts import decide  # noqa: E402,F401
 

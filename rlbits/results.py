@@ -66,21 +66,6 @@ def record(name: str, value):
     return value
 
 
-def verdict(claim: str, outcome: str, quantity: str, note: str = ""):
-    """Deprecated: a verdict typed as a literal. Chapters call :func:`rlbits.verdicts.decide` instead.
-
-    ``quantity`` must name a result the chapter recorded (the ledger links the two); ``note`` is one short sentence.
-    """
-    if outcome not in VERDICTS:
-        raise ValueError(f"verdict {outcome!r} for {claim} is not one of {list(VERDICTS)}")
-    if not (claim.startswith("C") and claim[1:].isdigit()):
-        raise ValueError(f"claim id {claim!r} must look like 'C05'")
-    record(f"verdict_{claim}", outcome)
-    record(f"verdict_{claim}_quantity", quantity)
-    record(f"verdict_{claim}_note", note)
-    return outcome
-
-
 def build_dir() -> Path:
     """The ``_build`` directory of the running build (the pipeline sets ``RLBITS_BUILD``; default: the repo's)."""
     env = os.environ.get("RLBITS_BUILD")

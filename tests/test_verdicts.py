@@ -69,3 +69,15 @@ def test_declared_status_and_malformed_claims():
 def test_every_claim_in_the_file_is_well_formed():
     claims = verdicts.load_claims()
     assert len(claims) >= 28
+
+
+def test_no_chapter_types_a_verdict():
+    """Verdicts come from rules: no chapter calls the removed ``verdict(...)`` or records a ``verdict_`` key itself."""
+    import re
+
+    from rlbits.book import ROOT
+
+    for md in sorted((ROOT / "chapters").rglob("*.md")):
+        text = md.read_text()
+        assert not re.search(r"(?<![\w.])verdict\(", text), f"{md.name} calls verdict(...)"
+        assert not re.search(r"record\(\s*f?[\"']verdict_", text), f"{md.name} records a verdict by hand"
