@@ -13,7 +13,7 @@ from rlbits.book import ROOT, is_notebook, toc_files
 from rlbits.results import build_dir
 
 #: The packages whose versions decide the book's numbers and rendering.
-KEY_PACKAGES = ("numpy", "sympy", "mpmath", "matplotlib", "jupyter-book", "sphinx", "myst-nb", "papermill",
+KEY_PACKAGES = ("numpy", "numba", "scipy", "sympy", "mpmath", "matplotlib", "jupyter-book", "sphinx", "myst-nb", "papermill",
                 "jupytext", "ipykernel", "sphinx-mathjax-offline", "pytest", "hypothesis")
 
 
