@@ -119,7 +119,7 @@ def _results_fingerprint(build: Path, sources: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _run_wave(wave, build, jobs, parameters, root, options, log, counter) -> list[ChapterRun]:
+def _run_wave(wave, build, jobs, parameters, root, options, log, counter, progress=False) -> list[ChapterRun]:
     """Execute one wave in worker processes, logging one line per chapter as it finishes."""
     import multiprocessing
 
@@ -127,7 +127,7 @@ def _run_wave(wave, build, jobs, parameters, root, options, log, counter) -> lis
     pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(wave))), initializer=_worker_init,
                                initargs=(str(build),), mp_context=multiprocessing.get_context("fork"))
     futures = {pool.submit(_run_one, (s, build, parameters, root, options)): s for s in wave}
-    ticker = _Ticker(futures, root) if log is print and sys.stdout.isatty() else None
+    ticker = _Ticker(futures, root) if progress else None
     try:
         for future in as_completed(futures):
             run = future.result()
@@ -191,13 +191,14 @@ class _Ticker:
 
 
 def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dict | None = None,
-                root: Path = ROOT, log=print, force: bool = False) -> list[ChapterRun]:
+                root: Path = ROOT, log=print, force: bool = False, progress: bool = False) -> list[ChapterRun]:
     """Execute chapters in worker processes (``jobs`` at a time); back matter runs last. Returns every run.
 
     Unless ``force`` (or the environment variable ``CI``), a chapter whose source, ``rlbits`` sources,
     requirements and parameters are unchanged since its last successful run into ``build`` is reused; the back
     matter re-runs when any chapter before it executed or its inputs changed. When a chapter fails, the back matter
-    is not executed (it would read that chapter's stale results). Raises :class:`Interrupted` on SIGINT.
+    is not executed (it would read that chapter's stale results). With ``progress`` (a terminal), a status line
+    names the chapters running. Raises :class:`Interrupted` on SIGINT.
     """
     force = force or bool(os.environ.get("CI"))
     os.environ["PYTHONHASHSEED"] = "0"
@@ -224,7 +225,7 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
             options = {"reuse": not force and all(r.cached for r in runs),
                        "extra_key": _results_fingerprint(build, all_chapters)}
         start = time.perf_counter()
-        done = _run_wave(wave, build, jobs, parameters, root, options, log, counter)
+        done = _run_wave(wave, build, jobs, parameters, root, options, log, counter, progress)
         runs += done
         executed = [r for r in done if not r.cached]
         if executed:

@@ -112,7 +112,7 @@ def _main(args, root: Path, build_dir: Path) -> int:
 def _execute(sources, build_dir, jobs, params, root, force=False) -> int:
     print(f"executing {len(sources)} chapter(s) with {jobs} job(s) into {build_dir}", flush=True)
     runs = book.execute_all(sources, build_dir, jobs=jobs, parameters=params, root=root, force=force,
-                            log=lambda line: print(line, flush=True))
+                            log=lambda line: print(line, flush=True), progress=sys.stdout.isatty())
     failed = [r for r in runs if not r.ok]
     reused = sum(r.cached for r in runs)
     ok = len(runs) - len(failed)
