@@ -511,3 +511,33 @@ def test_ci_run_accepts_chromium_browser(tmp_path):
     proc = _ci(_fake_bin(tmp_path, 1000, tools))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "MAKE test CI=true"
+
+
+def test_dense_kernel_sum_does_not_depend_on_simd_width():
+    """Item 11: with fastmath's reassociation the kernel's sum was vectorised in an order set by the CPU's SIMD
+    width (and contracted into FMAs where the CPU has them). Without it, the kernel gives bit for bit what a plain
+    left-to-right evaluation of the same formula gives, on any machine."""
+    import numpy as np
+
+    from rlbits import learners
+
+    w = np.random.default_rng(7).random(10_001) / 10_001
+    for deg, a in ((1, 0.3), (4, -0.7), (9, 2.0)):
+        x_ = w.copy()
+        s = learners._scale_block(x_, 0, x_.size, a, deg)
+        coef = [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0,
+                1.0 / 362880.0][: deg + 1]
+        total, expect = 0.0, []
+        for v in w.tolist():
+            if deg == 1:
+                new = v * (1.0 + a * v)
+            else:
+                x = a * v
+                poly = coef[-1]
+                for c in reversed(coef[:-1]):
+                    poly = c + x * poly
+                new = v * poly
+            expect.append(new)
+            total += new
+        assert x_.tolist() == expect, deg
+        assert s == total, (deg, s, total)
