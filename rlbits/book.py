@@ -225,7 +225,9 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
             options = {"reuse": not force and all(r.cached for r in runs),
                        "extra_key": _results_fingerprint(build, all_chapters)}
         start = time.perf_counter()
-        done = _run_wave(wave, build, jobs, parameters, root, options, log, counter, progress)
+        # -p overrides are for the chapter named; back matter that follows it runs at its defaults
+        params = parameters if number == 1 or not chapters else {}
+        done = _run_wave(wave, build, jobs, params, root, options, log, counter, progress)
         runs += done
         executed = [r for r in done if not r.cached]
         if executed:

@@ -96,6 +96,11 @@ def _main(args, root: Path, build_dir: Path) -> int:
         if params and len(sources) != 1:
             print("-p overrides apply to exactly one chapter; name it", file=sys.stderr)
             return 2
+        if args.chapters and not any(book.BACKMATTER in s.as_posix() for s in sources):
+            # the back matter of a book already executed here reads this chapter's results (the ledger marks a
+            # reader run): bring it up to date, so that a following `render` shows a consistent book
+            sources += [s for s in book.chapter_sources(root) if book.BACKMATTER in s.as_posix()
+                        and (build_dir / "cache" / f"{s.stem}.json").exists()]
         return _execute(sources, build_dir, args.jobs, params, root, args.force)
     if args.command == "build":
         force = args.force or bool(os.environ.get("CI"))
