@@ -426,6 +426,7 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
             failed = out_dir / "failed" / f"{stem}.ipynb"
             failed.parent.mkdir(exist_ok=True)
             nbformat.write(executed, failed)
+            run.notebook = failed
             return run
         if overrides:
             mark_reader_run(executed, overrides)
