@@ -230,8 +230,8 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
         done = _run_wave(wave, build, jobs, params, root, options, log, counter, progress)
         runs += done
         executed = [r for r in done if not r.cached]
+        _write_execution_table(build, done, root)
         if executed:
-            _write_execution_table(build, executed, root)
             record_timing(build, f"wave{number}", time.perf_counter() - start, jobs=jobs,
                           executed=len(executed), reused=len(done) - len(executed))
     return runs
@@ -254,13 +254,18 @@ def _write_wall_time(build: Path, key: str, seconds: float, jobs: int) -> None:
 
 
 def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> None:
-    """``execution.json``: seconds and status of each chapter's last execution (read-modify-write under a lock)."""
+    """``execution.json``: seconds and status of each chapter's last execution (read-modify-write under a lock).
+
+    A reused chapter keeps its row, unless the row is missing or records a failure that the reused notebook (the last
+    good one, unchanged since) has since superseded: then the row says ok with the seconds of that run."""
     from rlbits.execute import atomic_write, locked
 
     path = build / "execution.json"
     with locked(build):
         table = json.loads(path.read_text()) if path.exists() else {}
         for run in runs:
+            if run.cached and table.get(_rel(run.source, root), {}).get("status") == "ok":
+                continue
             row = {"seconds": round(run.seconds, 1), "status": "ok" if run.ok else "error"}
             if not run.ok:
                 row["error"] = run.error

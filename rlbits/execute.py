@@ -346,7 +346,9 @@ def _cached(source: Path, out_dir: Path, key: str) -> ChapterRun | None:
         values, overrides = read_results_file(results)
     except (OSError, ValueError):
         return None
-    return ChapterRun(source=source, notebook=notebook, results=values, overrides=overrides, cached=True, key=key)
+    seconds = float(json.loads(key_file.read_text()).get("seconds", 0.0))
+    return ChapterRun(source=source, notebook=notebook, results=values, overrides=overrides, cached=True, key=key,
+                      seconds=seconds)
 
 
 # ------------------------------------------------------------------ executing one chapter
@@ -440,7 +442,8 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
             if not overrides:  # the evidence the ledger reads survives later reader runs
                 atomic_write(res_dir / "default" / f"{stem}.json", _results_text(run.results, {}))
             atomic_write(out_dir / "cache" / f"{stem}.json",
-                         json.dumps({"key": key, "overrides": overrides}, sort_keys=True, default=repr) + "\n")
+                         json.dumps({"key": key, "overrides": overrides, "seconds": round(run.seconds, 1)},
+                                    sort_keys=True, default=repr) + "\n")
             (out_dir / "failed" / f"{stem}.ipynb").unlink(missing_ok=True)
         run.notebook = nb_dir / f"{stem}.ipynb"
         return run

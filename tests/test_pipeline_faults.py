@@ -164,6 +164,10 @@ def test_failed_runs_never_leave_a_stale_or_mixed_book(tmp_path):
     proc = rl("render", "--root", root)  # renders the last good book, and says the last run failed
     assert proc.returncode == 0, proc.stdout
     assert "the last run of chapters/a_good.md failed" in proc.stdout and "ParameterError" in proc.stdout
+    # the default run is still the good one: reused, and no longer reported as failed
+    proc = rl("run", root / "chapters/a_good.md", "--root", root)
+    assert proc.returncode == 0 and "a_good.md: unchanged, reused" in proc.stdout, proc.stdout
+    assert json.loads((build / "execution.json").read_text())["chapters/a_good.md"]["status"] == "ok"
 
     # a failed chapter in a build: the back matter is not executed, nothing is rendered, the old book stays
     summary = (build / "results/summary.json").read_bytes()
