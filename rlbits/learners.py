@@ -287,7 +287,7 @@ def exp_poly_degree(xmax: float) -> int:
 _DEGREES = (1, 2, 3, 4, 6, 9)  # degrees with a specialised loop; a step uses the smallest one >= the degree needed
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz", "nnan", "ninf"})
 def _scale_block(w, lo, hi, a, deg):
     """x_[k] *= exp(a * x_[k]) for k in [lo, hi), exp by its Taylor polynomial of degree ``deg`` (one of _DEGREES, at
     least the degree :func:`exp_poly_degree` asks for); returns the sum of the new weights.
