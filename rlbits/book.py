@@ -126,6 +126,7 @@ def _run_wave(wave, build, jobs, parameters, root, options, log, counter, progre
     done: list[ChapterRun] = []
     pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(wave))), initializer=_worker_init,
                                initargs=(str(build),), mp_context=multiprocessing.get_context("fork"))
+    wave_start = time.time()
     futures = {pool.submit(_run_one, (s, build, parameters, root, options)): s for s in wave}
     ticker = _Ticker(futures, root) if progress else None
     try:
@@ -139,8 +140,11 @@ def _run_wave(wave, build, jobs, parameters, root, options, log, counter, progre
     except KeyboardInterrupt:
         if ticker:
             ticker.stop()
-        running = [_rel(futures[f], root) for f in futures if f.running()]
         queued = sum(1 for f in futures if f.cancel())
+        # handed to a worker: started if it opened its kernel log in this wave, else it was next in line
+        handed = [futures[f] for f in futures if f.running()]
+        running = [_rel(s, root) for s in handed if _started(build, s, wave_start)]
+        queued += len(handed) - len(running)
         for proc in list(getattr(pool, "_processes", {}).values()):
             proc.kill()  # their kernels die with them (PR_SET_PDEATHSIG)
         pool.shutdown(wait=False, cancel_futures=True)
@@ -150,6 +154,14 @@ def _run_wave(wave, build, jobs, parameters, root, options, log, counter, progre
             ticker.stop()
     pool.shutdown(wait=True)
     return done
+
+
+def _started(build: Path, source: Path, since: float) -> bool:
+    log = build / "logs" / f"{Path(source).stem}.kernel.log"
+    try:
+        return log.stat().st_mtime >= since - 1.0
+    except OSError:
+        return False
 
 
 def _line(run: ChapterRun, root: Path, counter) -> str:

@@ -332,7 +332,7 @@ def test_sigint_stops_cleanly_with_one_line(tmp_path):
     assert proc.returncode == 130
     assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
     last = out.strip().splitlines()[-1]
-    assert last.startswith("interrupted: stopped chapters/s") and "not started" in last, out
+    assert last.startswith("interrupted: stopped chapters/s") and "1 queued chapter(s) not started" in last, out
     assert not (root / "_build/logs/s3.kernel.log").exists(), "a queued chapter started after the interrupt"
     end = time.time() + 15
     while _alive(kids) and time.time() < end:
