@@ -321,12 +321,16 @@ def test_sigkill_of_a_build_leaves_no_orphans(tmp_path):
     assert not left, [(_cmdline(p)) for p in left]
 
 
-def test_sigint_stops_cleanly_with_one_line(tmp_path):
+@pytest.mark.parametrize("target", ["process", "group"])  # kill -INT PID, or Ctrl-C at a terminal (the group)
+def test_sigint_stops_cleanly_with_one_line(tmp_path, target):
     root = make_book(tmp_path, {"s1": sleepy("S1"), "s2": sleepy("S2"), "s3": sleepy("S3")})
     proc = _start_build(root)
     kids = _wait_for_kernels(proc, 2)
     t0 = time.time()
-    proc.send_signal(signal.SIGINT)
+    if target == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=20)
     assert time.time() - t0 < 10
     assert proc.returncode == 130
