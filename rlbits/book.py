@@ -405,9 +405,10 @@ def _last_runs_report(build: Path, root: Path, log) -> None:
                 f"{row.get('error', '').splitlines()[0] if row.get('error') else ''}")
     for path in sorted((build / "results").glob("*.json")):
         try:
-            overrides = json.loads(path.read_text()).get("__overrides__")
+            data = json.loads(path.read_text())
         except ValueError:
             continue
+        overrides = data.get("__overrides__") if isinstance(data, dict) else None
         if overrides:
             shown = ", ".join(f"{k}={o['value']!r}" for k, o in overrides.items())
             log(f"  note: {path.stem} is a reader run ({shown}); its page says so and the ledger ignores it")

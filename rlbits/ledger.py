@@ -58,9 +58,10 @@ def reader_runs() -> dict[str, str]:
     out = {}
     for path in sorted((build_dir() / "results").glob("*.json")):
         try:
-            overrides = json.loads(path.read_text()).get(OVERRIDES_KEY)
+            data = json.loads(path.read_text())
         except ValueError:
             continue
+        overrides = data.get(OVERRIDES_KEY) if isinstance(data, dict) else None
         if overrides:
             out[path.stem] = ", ".join(f"{k} = {o['value']!r}" for k, o in sorted(overrides.items()))
     return out
