@@ -401,7 +401,7 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
         papermill.execute_notebook(
             str(input_path), str(output_path), parameters=parameters, kernel_name="python3",
             cwd=str(root), progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            execution_timeout=timeout,
+            execution_timeout=timeout, start_timeout=180,  # a loaded machine may take a while to start a kernel
             kernel_manager_class=kernels.kernel_manager_class(sockets, log_path),
         )
     except PapermillExecutionError as exc:

@@ -268,7 +268,7 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _wait_for_kernels(proc, n: int, timeout: float = 60) -> list[psutil.Process]:
+def _wait_for_kernels(proc, n: int, timeout: float = 180) -> list[psutil.Process]:
     end = time.time() + timeout
     while time.time() < end:
         kids = _descendants(proc.pid)
@@ -312,7 +312,7 @@ def test_sigkill_of_a_build_leaves_no_orphans(tmp_path):
     assert len(kids) >= 4  # two workers, two kernels
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-    end = time.time() + 15
+    end = time.time() + 30
     while _alive(kids) and time.time() < end:
         time.sleep(0.2)
     left = _alive(kids)
@@ -331,14 +331,14 @@ def test_sigint_stops_cleanly_with_one_line(tmp_path, target):
         os.killpg(proc.pid, signal.SIGINT)
     else:
         proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=20)
-    assert time.time() - t0 < 10
+    out, _ = proc.communicate(timeout=60)
+    assert time.time() - t0 < 30  # the chapters sleep for 120 s: they were stopped, not waited for
     assert proc.returncode == 130
     assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
     last = out.strip().splitlines()[-1]
     assert last.startswith("interrupted: stopped chapters/s") and "1 queued chapter(s) not started" in last, out
     assert not (root / "_build/logs/s3.kernel.log").exists(), "a queued chapter started after the interrupt"
-    end = time.time() + 15
+    end = time.time() + 30
     while _alive(kids) and time.time() < end:
         time.sleep(0.2)
     left = _alive(kids)
@@ -425,7 +425,7 @@ def test_quiet_incremental_builds(tmp_path):
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.count(".md: unchanged, reused") == 3 and "render: nothing changed" in proc.stdout, proc.stdout
     assert (build / "html/index.html").stat().st_mtime_ns == html
-    assert seconds < 15, seconds
+    assert seconds < 20, seconds
 
     # an edit to one chapter: it and the back matter run, the other chapter is reused, the book is re-rendered
     (root / "chapters/b_other.md").write_text(OTHER + "\nOne more sentence.\n")
