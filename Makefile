@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with only Python 3:
 #   make book   set up .venv with the pinned requirements, execute every chapter, render _build/html
+#               (incremental: only what changed runs again; `make book FORCE=1` re-executes everything)
 #   make test   set up the same way, then run the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: book test setup bench clean
 
 book: $(STAMP)
-	$(PY) -m rlbits build
+	$(PY) -m rlbits build $(if $(FORCE),--force)
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -2,18 +2,26 @@
 
 Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwise)::
 
-    OUT/_build/notebooks/NAME.ipynb   executed, normalised notebooks
-    OUT/_build/results/NAME.json      each chapter's recorded results (name -> number or string)
-    OUT/_build/execution.json         run time and status of every executed chapter
-    OUT/_build/src/                   the staged book: executed notebooks in place of the MyST files
-    OUT/_build/html/                  the rendered book
+    OUT/_build/notebooks/NAME.ipynb      executed, normalised notebooks (the last successful run of each)
+    OUT/_build/results/NAME.json         each chapter's recorded results (name -> number or string); a reader run
+                                         (``-p``) adds ``__overrides__``
+    OUT/_build/results/default/NAME.json the last default run's results: what the claims ledger reads
+    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.execute.cache_key``)
+    OUT/_build/failed/NAME.ipynb         the executed notebook of a failed run, for inspection
+    OUT/_build/logs/NAME.kernel.log      the kernel's own output (start-up notices, shutdown messages)
+    OUT/_build/execution.json            run time and status of every chapter's last execution
+    OUT/_build/timing.json               wall-clock seconds of the benchmark, each wave and the render
+    OUT/_build/src/                      the staged book: executed notebooks in place of the MyST files
+    OUT/_build/html/                     the rendered book (replaced only by a successful render)
 
 Rendering never executes anything: it reads the executed notebooks. Back-matter pages (``chapters/backmatter/``)
-are executed after every other chapter, because they read the other chapters' results.
+are executed after every other chapter, because they read the other chapters' results, and not at all when a
+chapter failed in the same build.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
@@ -65,57 +73,218 @@ def chapter_sources(root: Path = ROOT) -> list[Path]:
     return [root / f"{f}.md" for f in toc_files(root) if is_notebook(root / f"{f}.md")]
 
 
-def _run_one(args) -> ChapterRun:
-    source, out_dir, parameters, root = args
+def _worker_init(build: str) -> None:
+    """In each pool worker: die with the build (no orphans after a SIGKILL), leave SIGINT to the build process
+    (which stops the workers itself), and point back-matter kernels at this build's results."""
+    import signal
+
+    from rlbits.kernels import die_with_parent
+
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ["RLBITS_BUILD"] = str(out_dir)  # inherited by the kernel: back matter reads this build's results
-    return execute_chapter(source, out_dir, parameters, root)
+    os.environ["RLBITS_BUILD"] = build  # inherited by the kernel: back matter reads this build's results
+
+
+def _run_one(args) -> ChapterRun:
+    source, out_dir, parameters, root, options = args
+    from rlbits.execute import ParameterNameError
+
+    try:
+        return execute_chapter(source, out_dir, parameters, root, **options)
+    except ParameterNameError as exc:
+        return ChapterRun(source=source, error=str(exc))
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT during :func:`execute_all`: the running chapters were stopped and the queued ones never started."""
+
+    def __init__(self, running: list[str], queued: int, finished: int):
+        super().__init__()
+        self.running, self.queued, self.finished = running, queued, finished
+
+    def __str__(self) -> str:
+        return (f"interrupted: stopped {', '.join(self.running) or 'nothing'}; {self.queued} queued chapter(s) not "
+                f"started; {self.finished} finished chapter(s) kept")
+
+
+def _results_fingerprint(build: Path, sources: list[Path]) -> str:
+    """What the back matter reads from the chapters before it: their results files and the benchmark's."""
+    h = hashlib.sha256()
+    files = [build / "bench.json"]
+    for s in sources:
+        files += [build / "results" / f"{s.stem}.json", build / "results" / "default" / f"{s.stem}.json"]
+    for f in files:
+        h.update(f.as_posix().encode() + b"\0" + (f.read_bytes() if f.exists() else b"-") + b"\0")
+    return h.hexdigest()
+
+
+def _run_wave(wave, build, jobs, parameters, root, options, log, counter, progress=False) -> list[ChapterRun]:
+    """Execute one wave in worker processes, logging one line per chapter as it finishes."""
+    import multiprocessing
+
+    done: list[ChapterRun] = []
+    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(wave))), initializer=_worker_init,
+                               initargs=(str(build),), mp_context=multiprocessing.get_context("fork"))
+    wave_start = time.time()
+    futures = {pool.submit(_run_one, (s, build, parameters, root, options)): s for s in wave}
+    ticker = _Ticker(futures, root) if progress else None
+    try:
+        for future in as_completed(futures):
+            run = future.result()
+            done.append(run)
+            counter[0] += 1
+            if ticker:
+                ticker.clear()
+            log(_line(run, root, counter))
+    except KeyboardInterrupt:
+        if ticker:
+            ticker.stop()
+        queued = sum(1 for f in futures if f.cancel())
+        # handed to a worker: started if it opened its kernel log in this wave, else it was next in line
+        handed = [futures[f] for f in futures if f.running()]
+        running = [_rel(s, root) for s in handed if _started(build, s, wave_start)]
+        queued += len(handed) - len(running)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()  # their kernels die with them (PR_SET_PDEATHSIG)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted(running, queued, len(done)) from None
+    finally:
+        if ticker:
+            ticker.stop()
+    pool.shutdown(wait=True)
+    return done
+
+
+def _started(build: Path, source: Path, since: float) -> bool:
+    log = build / "logs" / f"{Path(source).stem}.kernel.log"
+    try:
+        return log.stat().st_mtime >= since - 1.0
+    except OSError:
+        return False
+
+
+def _line(run: ChapterRun, root: Path, counter) -> str:
+    head = f"  [{counter[0]}/{counter[1]}] {_rel(run.source, root)}"
+    if run.cached:
+        return f"{head}: unchanged, reused"
+    if run.ok:
+        shown = ", ".join(f"{k}={o['value']!r}" for k, o in run.overrides.items())
+        marked = f" (reader run: {shown})" if run.overrides else ""
+        return f"{head}: ok in {run.seconds:.1f} s{marked}"
+    return f"{head}: FAILED after {run.seconds:.1f} s\n    " + run.error.replace("\n", "\n    ")
+
+
+class _Ticker:
+    """On a terminal, a self-erasing status line naming the chapters running and the seconds elapsed."""
+
+    def __init__(self, futures, root):
+        import threading
+
+        self.futures, self.root, self.start = futures, root, time.perf_counter()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stopped.wait(1.0):
+            names = [Path(self.futures[f]).stem for f in self.futures if f.running()]
+            text = f"  running {', '.join(names)} ({time.perf_counter() - self.start:.0f} s)"
+            sys.stdout.write("\r" + text[:150] + "\x1b[K")
+            sys.stdout.flush()
+
+    def clear(self):
+        sys.stdout.write("\r\x1b[K")
+        sys.stdout.flush()
+
+    def stop(self):
+        self.stopped.set()
+        self.clear()
 
 
 def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dict | None = None,
-                root: Path = ROOT, log=print) -> list[ChapterRun]:
-    """Execute chapters (in parallel with ``jobs`` > 1); back matter runs last. Returns every run."""
+                root: Path = ROOT, log=print, force: bool = False, progress: bool = False) -> list[ChapterRun]:
+    """Execute chapters in worker processes (``jobs`` at a time); back matter runs last. Returns every run.
+
+    Unless ``force`` (or the environment variable ``CI``), a chapter whose source, ``rlbits`` sources,
+    requirements and parameters are unchanged since its last successful run into ``build`` is reused; the back
+    matter re-runs when any chapter before it executed or its inputs changed. When a chapter fails, the back matter
+    is not executed (it would read that chapter's stale results). With ``progress`` (a terminal), a status line
+    names the chapters running. Raises :class:`Interrupted` on SIGINT.
+    """
+    force = force or bool(os.environ.get("CI"))
     os.environ["PYTHONHASHSEED"] = "0"
     # one BLAS thread per kernel: chapters already run in parallel, oversubscribed BLAS threads slow small matrix
     # products by orders of magnitude, and a fixed thread count keeps floating-point reductions the same everywhere
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    waves = [[s for s in sources if BACKMATTER not in s.as_posix()],
-             [s for s in sources if BACKMATTER in s.as_posix()]]
+    chapters = [s for s in sources if BACKMATTER not in s.as_posix()]
+    back = [s for s in sources if BACKMATTER in s.as_posix()]
     runs: list[ChapterRun] = []
-    for number, wave in enumerate(waves, start=1):
+    counter = [0, len(sources)]
+    for number, wave in ((1, chapters), (2, back)):
         if not wave:
             continue
+        options = {"reuse": not force}
+        if number == 2:
+            failed = [r for r in runs if not r.ok]
+            if failed:
+                log(f"  back matter not executed ({', '.join(Path(p).stem for p in back)}): it reads every "
+                    f"chapter's results, and {len(failed)} chapter(s) failed in this build")
+                break
+            all_chapters = [s for s in chapter_sources(root) if BACKMATTER not in s.as_posix()] if \
+                (root / "_toc.yml").exists() else chapters
+            options = {"reuse": not force and all(r.cached for r in runs),
+                       "extra_key": _results_fingerprint(build, all_chapters)}
         start = time.perf_counter()
-        args = [(s, build, parameters, root) for s in wave]
-        if jobs > 1 and len(wave) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                done = list(pool.map(_run_one, args))
-        else:
-            done = [_run_one(a) for a in args]
-        for run in done:
-            status = "ok" if run.ok else f"FAILED\n    {run.error}"
-            log(f"  {_rel(run.source, root)}: {run.seconds:.1f} s {status}")
+        # -p overrides are for the chapter named; back matter that follows it runs at its defaults
+        params = parameters if number == 1 or not chapters else {}
+        done = _run_wave(wave, build, jobs, params, root, options, log, counter, progress)
         runs += done
-        _write_execution_table(build, runs, root)
-        _write_wall_time(build, f"wave{number}", time.perf_counter() - start, jobs)
+        executed = [r for r in done if not r.cached]
+        _write_execution_table(build, done, root)
+        if executed:
+            record_timing(build, f"wave{number}", time.perf_counter() - start, jobs=jobs,
+                          executed=len(executed), reused=len(done) - len(executed))
     return runs
 
 
-def _write_wall_time(build: Path, key: str, seconds: float, jobs: int) -> None:
-    """Wall-clock seconds of each execution wave (chapters, then back matter), for the Reproducibility page."""
+def record_timing(build: Path, key: str, seconds: float, **extra) -> None:
+    """Wall-clock seconds of a stage of the build (``bench``, ``wave1`` chapters, ``wave2`` back matter,
+    ``render``) in ``timing.json``, for the Reproducibility page. A stage that was reused keeps its last entry."""
+    from rlbits.execute import atomic_write, locked
+
     path = build / "timing.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[key] = {"wall_seconds": round(seconds, 1), "jobs": jobs}
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    with locked(build):
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[key] = {"wall_seconds": round(seconds, 1), **extra}
+        atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def _write_wall_time(build: Path, key: str, seconds: float, jobs: int) -> None:
+    record_timing(build, key, seconds, jobs=jobs)
 
 
 def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> None:
+    """``execution.json``: seconds and status of each chapter's last execution (read-modify-write under a lock).
+
+    A reused chapter keeps its row, unless the row is missing or records a failure that the reused notebook (the last
+    good one, unchanged since) has since superseded: then the row says ok with the seconds of that run."""
+    from rlbits.execute import atomic_write, locked
+
     path = build / "execution.json"
-    table = json.loads(path.read_text()) if path.exists() else {}
-    for run in runs:
-        table[_rel(run.source, root)] = {"seconds": round(run.seconds, 1), "status": "ok" if run.ok else "error"}
-    path.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
+    with locked(build):
+        table = json.loads(path.read_text()) if path.exists() else {}
+        for run in runs:
+            if run.cached and table.get(_rel(run.source, root), {}).get("status") == "ok":
+                continue
+            row = {"seconds": round(run.seconds, 1), "status": "ok" if run.ok else "error"}
+            if not run.ok:
+                row["error"] = run.error
+            if run.overrides:
+                row["overrides"] = {k: o["value"] for k, o in run.overrides.items()}
+            table[_rel(run.source, root)] = row
+        atomic_write(path, json.dumps(dict(sorted(table.items())), indent=1, default=repr) + "\n")
 
 
 def _partial_toc(toc: dict, keep) -> dict:
@@ -212,25 +381,86 @@ def _doc_target(rel: str, ref: str) -> str:
 _WARNING = re.compile(r"^(?P<path>\S+?\.(?:ipynb|md|rst|yml|bib))(?::(?P<line>\d+))?: (?P<kind>WARNING|ERROR|CRITICAL)")
 
 
-def render(build: Path, root: Path = ROOT, log=print, partial: bool = False) -> int:
-    """Render ``build/src`` into ``build/html`` with jupyter-book: a full build, every warning an error."""
+def _tree_key(src: Path) -> str:
+    """A hash of every file of the staged book (names and bytes) and of the renderer's version."""
+    from importlib import metadata
+
+    h = hashlib.sha256(b"rlbits-render-v1\0")
+    for name in ("jupyter-book", "sphinx", "myst-nb"):
+        try:
+            h.update(f"{name}={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            pass
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        h.update(path.relative_to(src).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _last_runs_report(build: Path, root: Path, log) -> None:
+    """Say which pages come from a reader run, and which chapters' last run failed (their last good page is shown)."""
+    table = json.loads((build / "execution.json").read_text()) if (build / "execution.json").exists() else {}
+    for chapter, row in table.items():
+        if row.get("status") == "error":
+            log(f"  note: the last run of {chapter} failed, so its page is the last good run's: "
+                f"{row.get('error', '').splitlines()[0] if row.get('error') else ''}")
+    for path in sorted((build / "results").glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue
+        overrides = data.get("__overrides__") if isinstance(data, dict) else None
+        if overrides:
+            shown = ", ".join(f"{k}={o['value']!r}" for k, o in overrides.items())
+            log(f"  note: {path.stem} is a reader run ({shown}); its page says so and the ledger ignores it")
+
+
+def render(build: Path, root: Path = ROOT, log=print, partial: bool = False, force: bool = False) -> int:
+    """Render ``build/src`` into ``build/html`` with jupyter-book: a full build, every warning an error.
+
+    The book is rendered into a fresh directory and swapped into ``build/html`` only when the render succeeds, so a
+    failed render leaves the last good book in place. When the staged book is byte-identical to the one last
+    rendered (and not ``force``, and not in CI), the render is skipped.
+    """
+    force = force or bool(os.environ.get("CI"))
     src = stage(build, root, partial)
-    for stale in ("html", ".doctrees", "jupyter_execute"):
+    _last_runs_report(build, root, log)
+    key = _tree_key(src)
+    html, stamp = build / "html", build / "html" / ".rlbits-render-key"
+    if not force and (html / "index.html").exists() and stamp.exists() and stamp.read_text().strip() == key:
+        log(f"render: nothing changed since the last render, kept {html / 'index.html'}")
+        return 0
+    start = time.perf_counter()
+    fresh = build / f"render.{os.getpid()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    for stale in (".doctrees", "jupyter_execute"):  # left by renders before fresh directories were used
         shutil.rmtree(build / stale, ignore_errors=True)
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(src), "--path-output", str(build.parent),
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(src), "--path-output", str(fresh),
            "--all", "--warningiserror", "--nitpick", "--keep-going", "--builder", "html"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
-    output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
-    problems = [_map_warning(line, src, root) for line in output.splitlines()
-                if "WARNING" in line or "ERROR" in line or "CRITICAL" in line]
-    (build / "render.log").write_text(output)
-    if proc.returncode != 0 or problems or not (build / "html" / "index.html").exists():
-        log("render FAILED (every Sphinx warning is an error); full log in " + str(build / "render.log"))
-        for p in problems or output.splitlines()[-20:]:
-            log("  " + p)
-        return 1
-    log(f"rendered {build / 'html' / 'index.html'}")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+        output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+        problems = [_map_warning(line, src, root) for line in output.splitlines()
+                    if "WARNING" in line or "ERROR" in line or "CRITICAL" in line]
+        (build / "render.log").write_text(output)
+        new = fresh / "_build" / "html"
+        if proc.returncode != 0 or problems or not (new / "index.html").exists():
+            log("render FAILED (every Sphinx warning is an error); the last good book stays in "
+                f"{html}; full log in {build / 'render.log'}")
+            for p in problems or output.splitlines()[-20:]:
+                log("  " + p)
+            return 1
+        (new / ".rlbits-render-key").write_text(key + "\n")
+        old = build / f"html.old.{os.getpid()}"
+        if html.exists():
+            os.replace(html, old)
+        os.replace(new, html)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    record_timing(build, "render", time.perf_counter() - start)
+    log(f"rendered {html / 'index.html'}")
     return 0
 
 

@@ -1,10 +1,14 @@
 """``python -m rlbits``: execute chapters, render the book, run the benchmark.
 
-    python -m rlbits build [-j N]                       execute every chapter, then render _build/html
+    python -m rlbits build [-j N] [--force]             execute every chapter, then render _build/html
     python -m rlbits run chapters/06_the_sky_is.md -p V 1000   execute one chapter with overrides
     python -m rlbits render                             render from the already executed notebooks
     python -m rlbits bench                              the engine benchmark -> _build/bench.json
     python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (see rlbits.sweep)
+
+Builds are incremental: a chapter (the benchmark, the render) whose inputs did not change since its last
+successful run is reused. ``--force`` re-executes everything; with the environment variable CI set, every build
+starts from scratch.
 """
 
 from __future__ import annotations
@@ -43,16 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                      help="override a variable of the chapter's parameters cell (one chapter only)")
     run.add_argument("-j", "--jobs", type=int, default=jobs_default, help="chapters executed in parallel")
+    run.add_argument("--force", action="store_true", help="execute even chapters unchanged since their last run")
     common(run)
 
     build = sub.add_parser("build", help="execute every chapter, then render the book")
     build.add_argument("-j", "--jobs", type=int, default=jobs_default)
     build.add_argument("--skip-bench", action="store_true", help="do not run the benchmark (reuse _build/bench.json)")
+    build.add_argument("--force", action="store_true",
+                       help="re-execute everything (benchmark, chapters, render) even if nothing changed")
     common(build)
 
     render = sub.add_parser("render", help="render _build/html from the executed notebooks")
     render.add_argument("--partial", action="store_true",
                         help="development aid: leave chapters not executed into this --out out of the book")
+    render.add_argument("--force", action="store_true", help="render even if the staged book did not change")
     common(render)
 
     bench = sub.add_parser("bench", help="benchmark the simulation engine against the reference")
@@ -70,8 +78,17 @@ def main(argv=None) -> int:
     root = args.root.resolve()
     build_dir = (args.out or root).resolve() / "_build"
     build_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _main(args, root, build_dir)
+    except KeyboardInterrupt as exc:
+        text = str(exc) if isinstance(exc, book.Interrupted) else "interrupted"
+        print(text, file=sys.stderr, flush=True)
+        return 130
+
+
+def _main(args, root: Path, build_dir: Path) -> int:
     if args.command == "render":
-        return book.render(build_dir, root, partial=args.partial)
+        return book.render(build_dir, root, partial=args.partial, force=args.force)
     if args.command == "sweep":
         from rlbits import sweep
         return sweep.main(args, build_dir, root)
@@ -87,39 +104,87 @@ def main(argv=None) -> int:
         if params and len(sources) != 1:
             print("-p overrides apply to exactly one chapter; name it", file=sys.stderr)
             return 2
-        return _execute(sources, build_dir, args.jobs, params, root)
+        if args.chapters and not any(book.BACKMATTER in s.as_posix() for s in sources):
+            # the back matter of a book already executed here reads this chapter's results (the ledger marks a
+            # reader run): bring it up to date, so that a following `render` shows a consistent book
+            sources += [s for s in book.chapter_sources(root) if book.BACKMATTER in s.as_posix()
+                        and (build_dir / "cache" / f"{s.stem}.json").exists()]
+        return _execute(sources, build_dir, args.jobs, params, root, args.force)
     if args.command == "build":
-        if not args.skip_bench and _bench(build_dir, quick=False):
+        force = args.force or bool(os.environ.get("CI"))
+        if not args.skip_bench and _bench_if_changed(build_dir, root, force):
             return 1
-        status = _execute(book.chapter_sources(root), build_dir, args.jobs, {}, root)
+        status = _execute(book.chapter_sources(root), build_dir, args.jobs, {}, root, force)
         if status:
-            print("not rendering: a chapter failed", file=sys.stderr)
+            print("not rendering: a chapter failed (the last good book stays in place)", file=sys.stderr)
             return status
-        return book.render(build_dir, root)
+        return book.render(build_dir, root, force=force)
     return 2
 
 
-def _execute(sources, build_dir, jobs, params, root) -> int:
-    from rlbits.execute import ParameterNameError
-
-    print(f"executing {len(sources)} chapter(s) with {jobs} job(s) into {build_dir}")
-    try:
-        runs = book.execute_all(sources, build_dir, jobs=jobs, parameters=params, root=root)
-    except ParameterNameError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+def _execute(sources, build_dir, jobs, params, root, force=False) -> int:
+    print(f"executing {len(sources)} chapter(s) with {jobs} job(s) into {build_dir}", flush=True)
+    runs = book.execute_all(sources, build_dir, jobs=jobs, parameters=params, root=root, force=force,
+                            log=lambda line: print(line, flush=True), progress=sys.stdout.isatty())
     failed = [r for r in runs if not r.ok]
-    for r in failed:
-        print(f"ERROR {r.error}", file=sys.stderr)
-    return 1 if failed else 0
+    reused = sum(r.cached for r in runs)
+    ok = len(runs) - len(failed)
+    summary = f"{ok} ok ({reused} unchanged, reused)" if reused else f"{ok} ok"
+    if failed:
+        print(f"{summary}, {len(failed)} FAILED: " + ", ".join(book._rel(r.source, root) for r in failed),
+              file=sys.stderr, flush=True)
+        return 2 if any("unknown parameter(s)" in (r.error or "") for r in failed) else 1
+    print(summary, flush=True)
+    return 0
 
 
-def _bench(build_dir: Path, quick: bool) -> int:
+def _bench_key(root: Path) -> str:
+    import platform
+
+    from rlbits.execute import cache_key
+
+    machine = f"{platform.node()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
+    return cache_key("bench", {}, root, extra=machine)
+
+
+def _bench_if_changed(build_dir: Path, root: Path, force: bool) -> int:
+    """The benchmark, unless ``bench.json`` was measured on this machine from the same sources and requirements."""
+    import json
+    import time
+
+    from rlbits.execute import atomic_write
+
+    key = _bench_key(root)
+    stamp = build_dir / "cache" / "bench.json"
+    if not force and (build_dir / "bench.json").exists() and stamp.exists() and \
+            json.loads(stamp.read_text()).get("key") == key:
+        print("bench: unchanged sources on this machine, reusing _build/bench.json", flush=True)
+        return 0
+    start = time.perf_counter()
+    status = _bench(build_dir, quick=False, quiet=True)
+    if status == 0 and (build_dir / "bench.json").exists():
+        atomic_write(stamp, json.dumps({"key": key}) + "\n")
+        book.record_timing(build_dir, "bench", time.perf_counter() - start)
+    return status
+
+
+def _bench(build_dir: Path, quick: bool, quiet: bool = False) -> int:
+    """The benchmark; ``quiet`` keeps only its last line (the build prints one line per stage)."""
+    import contextlib
+    import io
+
     try:
         from rlbits import bench
     except ImportError:  # the engine benchmark arrives with the engine
         return 0
-    return bench.main(build_dir, quick=quick)
+    if not quiet:
+        return bench.main(build_dir, quick=quick)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = bench.main(build_dir, quick=quick)
+    lines = out.getvalue().strip().splitlines()
+    print("bench: " + (lines[-1] if lines else "done"), flush=True)
+    return status
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from rlbits.book import ROOT, is_notebook, toc_files
 from rlbits.results import build_dir
 
 #: The packages whose versions decide the book's numbers and rendering.
-KEY_PACKAGES = ("numpy", "sympy", "mpmath", "matplotlib", "jupyter-book", "sphinx", "myst-nb", "papermill",
-                "jupytext", "ipykernel", "sphinx-mathjax-offline", "pytest", "hypothesis")
+KEY_PACKAGES = ("numpy", "numba", "scipy", "sympy", "mpmath", "matplotlib", "jupyter-book", "sphinx", "myst-nb",
+                "papermill", "jupytext", "ipykernel", "sphinx-mathjax-offline", "pytest", "hypothesis")
 
 
 def package_versions(names=KEY_PACKAGES) -> dict[str, str]:

@@ -3,6 +3,10 @@
 Each claim's rule (``data/claims.yml``, see :mod:`rlbits.verdicts`) is evaluated here on the owning chapter's results
 file; a chapter that recorded a different verdict (with :func:`rlbits.decide`) is an error. Claims whose chapter
 has no rule yet fall back to the verdict the chapter recorded. Nothing in the ledger is typed by hand.
+
+The ledger takes verdicts only from *default* runs: it reads ``_build/results/default/<chapter>.json``, which the
+pipeline writes only when a chapter runs at its default parameters, so a reader run (``run -p ...``) never changes a
+verdict; the table says which pages were built from other parameters (:func:`reader_runs`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from rlbits import verdicts
-from rlbits.results import VERDICTS, build_dir, load_results
+from rlbits.execute import OVERRIDES_KEY
+from rlbits.results import VERDICTS, build_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +35,36 @@ class Entry:
     value: float | int | str | None
     note: str
     rule: str = ""
+    #: the overrides of the chapter's page when it was built from a reader run (``name = value, ...``), else ""
+    reader_run: str = ""
+
+
+def default_results(stem: str) -> dict:
+    """The results of chapter ``stem``'s last default run in this build (never a reader run's)."""
+    base = build_dir() / "results"
+    path = base / "default" / f"{stem}.json"
+    if not path.exists():
+        path = base / f"{stem}.json"  # a build made before default runs were kept apart
+        if not path.exists():
+            raise FileNotFoundError(f"no results for chapter {stem!r} at {path}: execute it first")
+    data = json.loads(path.read_text())
+    if OVERRIDES_KEY in data:
+        raise FileNotFoundError(f"chapter {stem!r} has only a reader run ({path}); run it at its defaults")
+    return data
+
+
+def reader_runs() -> dict[str, str]:
+    """``stem -> "name = value, ..."`` for each chapter whose page was built from overrides in this build."""
+    out = {}
+    for path in sorted((build_dir() / "results").glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue
+        overrides = data.get(OVERRIDES_KEY) if isinstance(data, dict) else None
+        if overrides:
+            out[path.stem] = ", ".join(f"{k} = {o['value']!r}" for k, o in sorted(overrides.items()))
+    return out
 
 
 def load_claims(path: Path | None = None) -> list[dict]:
@@ -46,9 +81,10 @@ def load_claims(path: Path | None = None) -> list[dict]:
     return claims
 
 
-def entries(claims: list[dict] | None = None, results_of=load_results) -> list[Entry]:
-    """One ledger entry per claim, from the owning chapter's recorded results (verdict ``None`` if absent)."""
+def entries(claims: list[dict] | None = None, results_of=default_results) -> list[Entry]:
+    """One ledger entry per claim, from the owning chapter's default-run results (verdict ``None`` if absent)."""
     out = []
+    readers = reader_runs() if results_of is default_results else {}
     cache: dict[str, dict] = {}
     for c in claims or load_claims():
         stem = c["chapter"]
@@ -72,7 +108,7 @@ def entries(claims: list[dict] | None = None, results_of=load_results) -> list[E
             verdict, quantity, note = decision.verdict, decision.evidence, decision.says
         out.append(Entry(id=c["id"], claim=c["claim"], source=", ".join(c["source"]), chapter=stem,
                          verdict=verdict, quantity=quantity, value=r.get(quantity) if quantity else None,
-                         note=note, rule=verdicts.rule_markdown(c)))
+                         note=note, rule=verdicts.rule_markdown(c), reader_run=readers.get(stem, "")))
     return out
 
 
@@ -94,11 +130,18 @@ def _fmt(value) -> str:
 def markdown_table(items: list[Entry]) -> str:
     """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter."""
     rows = ["| Claim | Verdict | Evidence | Rule | Tested in |", "|---|---|---|---|---|"]
+    readers = {e.chapter: e.reader_run for e in items if e.reader_run}
+    if readers:
+        pages = "; ".join(f"`{stem}` ({text})" for stem, text in sorted(readers.items()))
+        rows[:0] = [f"**Pages built from other parameters:** {pages}. Those pages show a reader run; the verdicts "
+                    "below are their chapters' default runs.", ""]
     for e in items:
         verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
         evidence = f"`{e.quantity}` = {_fmt(e.value)}" if e.quantity else ""
         number = e.chapter.split("_", 1)[0]
         where = f"{{doc}}`Ch. {int(number)} <../{e.chapter}>`" if number.isdigit() else f"{{doc}}`../{e.chapter}`"
         rule = e.rule.replace("|", "\\|")
+        if e.reader_run:
+            where += " (page: reader run)"
         rows.append(f"| **{e.id}** {e.claim} *({e.source})* | {verdict} | {evidence} | {rule} | {where} |")
     return "\n".join(rows)

@@ -19,6 +19,7 @@ With logits theta and pi = softmax(theta), the score is grad log pi(a) = e_a - p
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 
@@ -43,17 +44,33 @@ def prob_at_least_one(p, n):
 def samples_for_success(p, c) -> int:
     """The smallest n with 1 - (1 - p)^n >= c: samples needed for a chance ``c`` of seeing at least one success.
 
-    Closed form ceil(ln(1 - c) / ln(1 - p)), corrected by one step either way against float rounding.
+    Closed form ceil(ln(1 - c) / ln(1 - p)) with ``log1p``, so it takes the same few operations for every accepted
+    ``p`` (down to the smallest positive float). Where n is an exactly representable float (below 2^52) it is
+    corrected by at most a few steps either way against float rounding, so it is the exact smallest integer; above,
+    the quotient is taken in decimal arithmetic (28 digits) and rounded up, since no float computation of
+    (1 - p)^n could tell n from n + 1 there anyway.
     """
     p = probability("p", p, open_low=True)
     c = probability("c", c, open_high=True)
     if p == 1.0 or c == 0.0:
         return 1 if c > 0 else 0
-    n = max(1, math.ceil(math.log1p(-c) / math.log1p(-p)))
-    while n > 1 and prob_at_least_one(p, n - 1) >= c:
-        n -= 1
-    while prob_at_least_one(p, n) < c:
-        n += 1
+    num, den = math.log1p(-c), math.log1p(-p)  # both <= 0; den < 0 because 0 < p < 1
+    if num == 0.0:  # c below the float resolution of 1 - c: one sample is enough
+        return 1
+    x = num / den
+    if not math.isfinite(x) or x >= 2.0 ** 52:
+        return max(1, math.ceil(Decimal(num) / Decimal(den)))
+    n = max(1, math.ceil(x))
+    for _ in range(4):
+        if n > 1 and prob_at_least_one(p, n - 1) >= c:
+            n -= 1
+        else:
+            break
+    for _ in range(4):
+        if prob_at_least_one(p, n) < c:
+            n += 1
+        else:
+            break
     return n
 
 

@@ -84,3 +84,32 @@ def test_no_raw_glue_or_unresolved_references(book):
         text = page.read_text()
         for raw in ("{glue:", "{numref}`", "{eq}`", "{cite}`", "{doc}`"):
             assert raw not in text, f"{page.name} contains {raw!r}"
+
+
+def test_timing_covers_every_stage(book):
+    import json
+
+    timing = json.loads((book.build / "timing.json").read_text())
+    assert {"wave1", "wave2", "render"} <= set(timing), timing
+    assert "bench" in timing or not (book.build / "bench.json").exists()
+
+
+def test_a_second_build_with_no_change_takes_seconds(book):
+    """Issue 11 item 10: nothing changed, so nothing executes and nothing renders (the CI variable, which forces
+    full builds, is removed for this one)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    assert book.returncode == 0, book.log[-3000:]
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    env.pop("CI", None)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "rlbits", "build", "--out", str(book.out)], cwd=ROOT, env=env,
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    seconds = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.count(": unchanged, reused") == len(chapter_sources(ROOT)), proc.stdout
+    assert "render: nothing changed" in proc.stdout
+    assert seconds < 20, seconds

@@ -109,7 +109,10 @@ def test_parameters_checked(tmp_path):
     assert "n=-2 is outside the allowed range [1, inf]" in proc.stdout
     proc = run_rlbits("run", md, "-p", "n", "4", "--root", root)
     assert proc.returncode == 0, proc.stdout
-    assert json.loads((root / "_build/results/a_good.json").read_text()) == {"total": 10}
+    # a reader run: its results carry the overrides; the default evidence is not touched (there was none yet)
+    assert json.loads((root / "_build/results/a_good.json").read_text()) == {
+        "total": 10, "__overrides__": {"n": {"value": 4, "default": "3"}}}
+    assert not (root / "_build/results/default/a_good.json").exists()
 
 
 def test_small_book_renders_strictly_and_catches_missing_glue(tmp_path):
@@ -118,13 +121,23 @@ def test_small_book_renders_strictly_and_catches_missing_glue(tmp_path):
     assert proc.returncode == 0, proc.stdout
     html = (root / "_build/html/chapters/a_good.html").read_text()
     assert 'The total is <span class="pasted-text">6</span>' in html
-    # a glue key the chapter never recorded is a warning, hence a failed render naming the chapter
-    (root / "chapters/a_good.md").write_text(GOOD + "\nMissing: {glue:text}`nope`.\n")
+    # a glue key the chapter never recorded fails the run itself, naming the line (issue 12 item 3)
+    bad = GOOD + "\nMissing: {glue:text}`nope`.\n"
+    (root / "chapters/a_good.md").write_text(bad)
     proc = run_rlbits("build", "--root", root, "--skip-bench")
     assert proc.returncode != 0
-    line = (GOOD + "\nMissing: {glue:text}`nope`.\n").splitlines().index("Missing: {glue:text}`nope`.") + 1
+    line = bad.splitlines().index("Missing: {glue:text}`nope`.") + 1
+    assert f"chapters/a_good.md:{line}: the text refers to glue key 'nope'" in proc.stdout, proc.stdout
+    # a Sphinx warning (here a reference to no document) fails the render, naming the chapter's line, and the
+    # last good book stays in place
+    bad = GOOD + "\nSee {doc}`nowhere`.\n"
+    (root / "chapters/a_good.md").write_text(bad)
+    proc = run_rlbits("build", "--root", root, "--skip-bench")
+    assert proc.returncode != 0
+    line = bad.splitlines().index("See {doc}`nowhere`.") + 1
     assert "render FAILED" in proc.stdout and f"chapters/a_good.md:{line}: WARNING" in proc.stdout, proc.stdout
-    assert "nope" in proc.stdout
+    assert 'The total is <span class="pasted-text">6</span>' in html
+    assert (root / "_build/html/chapters/a_good.html").read_text() == html
 
 
 @pytest.mark.book

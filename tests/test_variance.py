@@ -228,3 +228,28 @@ def test_penalised_run_lets_a_near_answer_in():
     # the logits' sum over the kept set is conserved by each update (the score sums to zero)
     e, a, th = variance.penalised_topk_run(theta, int(order[70]), 10, 0.5, 50, np.random.default_rng(0))
     assert th.sum() == pytest.approx(theta.sum(), abs=1e-9)
+
+
+def test_samples_for_success_finishes_at_the_edges_of_the_range():
+    """Issue 11 item 1: at p <= ~1e-21 the old correction loop decremented a float that no longer changed (a hang).
+
+    Run in a subprocess with a time limit, so a regression fails instead of hanging the suite.
+    """
+    import subprocess
+    import sys
+
+    code = ("from rlbits import variance as v\n"
+            "for p in (1e-300, 5e-324, 1e-21, 1 - 1e-16):\n"
+            "    for c in (1e-300, 0.5, 0.95, 0.99, 1 - 1e-16):\n"
+            "        print(p, c, v.samples_for_success(p, c))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    got = {(float(p), float(c)): int(n) for p, c, n in (line.split() for line in proc.stdout.splitlines())}
+    # the small-p limit ln(1/(1-c))/p, to 1e-12 relative
+    assert got[(1e-300, 0.95)] == pytest.approx(-math.log1p(-0.95) / 1e-300, rel=1e-12)
+    assert got[(1e-21, 0.99)] == pytest.approx(-math.log1p(-0.99) / 1e-21, rel=1e-12)
+    assert got[(1 - 1e-16, 0.95)] == 1 and got[(1 - 1e-16, 1 - 1e-16)] <= 3
+    assert got[(1e-300, 1e-300)] == 1
+    # exact smallest integers where floats can tell n from n - 1 (the values chapter 3 records)
+    assert variance.samples_for_success(1e-5, 0.95) == 299_572
+    assert variance.samples_for_success(1e-21, 0.5) > variance.samples_for_success(1e-21, 0.5 - 1e-9)
