@@ -40,7 +40,9 @@ class Book:
 
 def run_rlbits(*args, cwd=ROOT, timeout=3600):
     """Run ``python -m rlbits ARGS`` and return the completed process (stdout and stderr merged)."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    # this checkout's rlbits, also in the kernels, whatever copy an editable install points at
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=path)
     return subprocess.run([sys.executable, "-m", "rlbits", *map(str, args)], cwd=cwd, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
 
