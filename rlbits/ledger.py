@@ -1,8 +1,8 @@
 """The claims ledger (back matter): every claim of ``data/claims.yml`` with the verdict its chapter recorded.
 
 Each claim's rule (``data/claims.yml``, see :mod:`rlbits.verdicts`) is evaluated here on the owning chapter's results
-file; a chapter that recorded a different verdict (with :func:`rlbits.decide`) is an error. Claims whose chapter
-has no rule yet fall back to the verdict the chapter recorded. Nothing in the ledger is typed by hand.
+file; a chapter that recorded a different verdict (with :func:`rlbits.decide`) is an error. Nothing in the ledger
+is typed by hand.
 
 The ledger takes verdicts only from *default* runs: it reads ``_build/results/default/<chapter>.json``, which the
 pipeline writes only when a chapter runs at its default parameters, so a reader run (``run -p ...``) never changes a
@@ -100,7 +100,7 @@ def entries(claims: list[dict] | None = None, results_of=default_results) -> lis
             raise ValueError(f"{stem}: {key}={verdict!r} is not one of {list(VERDICTS)}")
         quantity = r.get(f"{key}_quantity")
         note = r.get(f"{key}_note", "")
-        if r and ("test" in c or "status" in c):
+        if r:
             decision = verdicts.evaluate(c, r)
             if verdict is not None and verdict != decision.verdict:
                 raise ValueError(f"{stem} recorded {key}={verdict!r} but the rule of data/claims.yml gives "

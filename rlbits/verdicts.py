@@ -144,7 +144,7 @@ def check_claim(c: dict) -> None:
         return
     test = c.get("test")
     if not test:
-        return  # not yet given a rule: the ledger shows it as missing
+        raise RuleError(f"{cid}: data/claims.yml gives this claim neither a test (a rule) nor a declared status")
     cases = test.get("rule") or []
     if not cases or "when" in cases[-1]:
         raise RuleError(f"{cid}: a rule needs cases and a last case without 'when' (the fallback)")

@@ -32,8 +32,9 @@ def test_owning_chapters_are_in_the_book():
 
 
 def test_entries_join_results_and_flag_missing_verdicts():
-    claims = [{"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a"},
-              {"id": "C02", "claim": "y", "source": ["podcast"], "chapter": "b"}]
+    rule = {"uses": ["q"], "why": "w", "rule": [{"verdict": "holds", "says": "n"}]}
+    claims = [{"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a", "test": rule},
+              {"id": "C02", "claim": "y", "source": ["podcast"], "chapter": "b", "test": rule}]
     fake = {"a": {"verdict_C01": "holds", "verdict_C01_quantity": "q", "q": 0.5, "verdict_C01_note": "n"}}
 
     def results_of(stem):
