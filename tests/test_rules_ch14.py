@@ -46,3 +46,24 @@ def test_c33_caveat_sentences_name_the_failing_part():
     assert only_vocab.verdict == "holds with a caveat" and "not at every vocabulary" in only_vocab.says
     exponent_off = verdicts.evaluate(c, {**BASE, "rl_sl_exponent": 1.3})
     assert exponent_off.verdict == "holds with a caveat" and "more than 0.25" in exponent_off.says
+
+
+C01 = {**BASE, "bpf_ratio_measured": 67.0, "bpf_ratio_predicted": 95.0}
+
+
+def c01(**changes):
+    return verdicts.evaluate(CLAIMS["C01"], {**C01, **changes}).verdict
+
+
+def test_c01_is_measured_on_the_network():
+    assert CLAIMS["C01"]["chapter"] == "14_bits_per_flop_measured"
+
+
+def test_c01_thresholds():
+    assert c01() == "holds"
+    assert c01(identity_quotient_all_lo=0.5, identity_quotient_all_hi=2.0) == "holds"
+    assert c01(identity_quotient_all_lo=0.49) == "holds with a caveat"
+    assert c01(identity_quotient_all_hi=2.01) == "holds with a caveat"
+    assert c01(identity_quotient_all_hi=5.0, identity_quotient_hi=2.01) == "depends on the definition"
+    assert c01(identity_quotient_all_lo=0.1, identity_quotient_lo=0.49) == "depends on the definition"
+    assert c01(identity_quotient_all_lo=0.1, identity_quotient_lo=0.5) == "holds with a caveat"

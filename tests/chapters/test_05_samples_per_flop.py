@@ -115,7 +115,7 @@ def test_form_factor_follows_the_computation(r):
 
 
 def test_rule_inputs(r):
-    """The quantities C01, C02 and C06's rules read, recomputed here (the rules are unit-tested in test_rules_ch05)."""
+    """The quantities C02 and C06's rules read, recomputed here (the rules are unit-tested in test_rules_ch05)."""
     assert 0 <= r["bits_per_flop_identity_rel_err"] < 1e-12
     V, p_end = r["V"], r["p_end"]
     shares = [gpt4_share(V, p_end, k) for k in (0.3, 1.0, 3.0)] + [power_share(V, p_end, a) for a in (0.5, 1.0)]
@@ -125,6 +125,6 @@ def test_rule_inputs(r):
     assert r["scaling_share_ratio_min"] == pytest.approx(min(shares) / eq, rel=1e-10)
     assert r["scaling_share_ratio_max"] == pytest.approx(max(shares) / eq, rel=1e-10)
     assert r["gap_million_p_threshold_T10000"] > 1e-5
-    for claim in ("C01", "C02", "C06"):
+    for claim in ("C02", "C06"):
         assert r[f"verdict_{claim}_quantity"] in r
         assert r[f"verdict_{claim}_text"].startswith(r[f"verdict_{claim}"]) or not r[f"verdict_{claim}_premise"]
