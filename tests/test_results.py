@@ -1,9 +1,10 @@
-"""rlbits.results: what record() accepts and how verdicts are keyed."""
+"""rlbits.results: what record() accepts, and what it remembers for decide()."""
 
 import numpy as np
 import pytest
 
-from rlbits import record, verdict
+from rlbits import record
+from rlbits.results import recorded
 from rlbits.execute import extract_results
 
 
@@ -23,12 +24,13 @@ def test_record_rejects_bad_names():
         record("a-b", 1)
 
 
-def test_verdict_checks_outcome_and_claim():
-    assert verdict("C05", "holds", "q") == "holds"
-    with pytest.raises(ValueError, match="not one of"):
-        verdict("C05", "probably", "q")
-    with pytest.raises(ValueError, match="claim id"):
-        verdict("5", "holds", "q")
+def test_recorded_remembers_the_last_value_of_each_name():
+    record("rec_a", 1)
+    record("rec_a", np.float64(2.5))
+    got = recorded()
+    assert got["rec_a"] == 2.5 and type(got["rec_a"]) is float
+    got["rec_a"] = 0  # a copy: decide() cannot be fooled by a caller editing it
+    assert recorded()["rec_a"] == 2.5
 
 
 def test_extract_results_reads_glue_outputs():
