@@ -247,9 +247,11 @@ def step_throughput(arch: Arch, batch: int, seconds: float = 1.0, seed: int = 0)
 
 
 def step_throughput_once(bench_json, arch: Arch, batch: int, seconds: float = 2.0) -> dict:
-    """:func:`step_throughput`, measured once per build: the result is stored in the build's ``bench.json`` (under
-    ``"mlp_lm"``, keyed by the sizes) beside the engine benchmark, and read from there afterwards, so re-executing
-    the Performance page in the same build (or in a build that reuses its ``bench.json``) gives the same numbers."""
+    """:func:`step_throughput`, measured once per build: the result is stored in ``bench_json`` (the build's
+    ``bench_mlp_lm.json``, under ``"mlp_lm"``, keyed by the sizes) and read from there afterwards, so re-executing
+    the Performance page gives the same numbers. Not in ``bench.json`` itself: the back matter's cache key reads
+    that file, and a page that wrote into its own input would never be reused. ``rlbits bench`` deletes the file,
+    so a new benchmark means a new measurement."""
     import json
     from pathlib import Path
 

@@ -218,8 +218,10 @@ def test_ledger_reads_default_runs_and_lists_reader_pages(tmp_path, monkeypatch)
     with pytest.raises(FileNotFoundError, match="only a reader run"):
         ledger.default_results("b")
     assert ledger.reader_runs() == {"a": "V = 10", "b": "p = 0.3"}
-    claims = [{"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a"}]
+    claims = [{"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a",
+               "test": {"uses": ["q"], "why": "w", "rule": [{"verdict": "holds", "says": "q = {q}"}]}}]
     items = ledger.entries(claims)
+    assert items[0].note == "q = 1.0"  # the default run's value, not the reader run's
     assert items[0].reader_run == "V = 10"
     assert "Pages built from other parameters" in ledger.markdown_table(items)
 

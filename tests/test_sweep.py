@@ -141,7 +141,7 @@ def test_table_and_failed_points(tmp_path):
     assert [(r["n"], r["xs"]) for r in rows] == [(str(n), xs) for n in (1, 2, 3) for xs in ("[1, 2]", "[5]")]
     assert [r["ok"] for r in rows] == ["False"] * 4 + ["True"] * 2
     for r in rows[:2]:
-        assert r["error"].startswith(f"chapters/a_tiny.md:{GLUE_LINE}: missing glue key 'big'"), r["error"]
+        assert r["error"].startswith(f"chapters/a_tiny.md:{GLUE_LINE}: the text refers to glue key 'big'"), r["error"]
     for r in rows[2:4]:
         assert r["error"] == f"chapters/a_tiny.md:{ASSERT_LINE}: AssertionError: this fixture refuses n = 2"
     assert [float(r["total"]) for r in rows[4:]] == [3 + 3, 3 + 5] and [r["big"] for r in rows[4:]] == ["6", "8"]
