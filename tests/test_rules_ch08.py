@@ -83,6 +83,11 @@ def test_c13_cases_say_which_side():
     # below 10 somewhere: the second case, which names the family where it fails
     says = decide("C13", **(C13 | {"sweep_gain_ratio_min": 10 - EPS})).says
     assert "only" in says and "V^D = 81" in says
+    # below 10 in the chapter's family but at or above 10 across the sweep: the case that says so, not "only 12"
+    says = decide("C13", **(C13 | {"curriculum_gain_rl_over_sl": 10 - EPS, "sweep_gain_ratio_min": 12.0})).says
+    assert "less than an order of magnitude" in says and "at least 12" in says
+    says = decide("C13", **(C13 | {"curriculum_gain_rl_over_sl": 10 - EPS, "sweep_gain_ratio_min": 10 - EPS})).says
+    assert "the factor is only" in says
 
 
 # ---- C14: self-play keeps the win rate near 50%, where bits per sample peak
