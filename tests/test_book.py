@@ -113,3 +113,72 @@ def test_a_second_build_with_no_change_takes_seconds(book):
     assert proc.stdout.count(": unchanged, reused") == len(chapter_sources(ROOT)), proc.stdout
     assert "render: nothing changed" in proc.stdout
     assert seconds < 20, seconds
+
+
+class FigureImages(HTMLParser):
+    """Collects (src, alt) of every <img> inside a <figure> (or a ``div.figure``): the book's numbered figures."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0  # how many figure containers we are inside
+        self.stack: list[bool] = []  # for each open <figure>/<div>: whether it is a figure container
+        self.images: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("figure", "div"):
+            is_figure = tag == "figure" or "figure" in (attrs.get("class") or "").split()
+            self.stack.append(is_figure)
+            self.depth += is_figure
+        elif tag == "img" and self.depth:
+            self.images.append((attrs.get("src") or "", attrs.get("alt")))
+
+    def handle_endtag(self, tag):
+        if tag in ("figure", "div") and self.stack:
+            self.depth -= self.stack.pop()
+
+
+def alt_problem(src: str, alt: str | None) -> str | None:
+    """Why ``alt`` does not describe the figure (None when it does): missing, empty, or a file path."""
+    import re
+
+    if alt is None or not alt.strip():
+        return "no alt text"
+    text = alt.strip()
+    if text == src or Path(text).name == Path(src).name or "_images" in text or "_build" in text:
+        return "alt text is the image's path"
+    if re.fullmatch(r"[\w./\\-]+\.(svg|png|jpe?g|gif|pdf)", text, re.I):
+        return "alt text is a file path"
+    if len(text.split()) < 5:
+        return "alt text too short to describe the figure"
+    return None
+
+
+def test_every_figure_has_alt_text_that_describes_it(book):
+    import re
+
+    sources = [ROOT / f"{rel}.md" for rel in toc_files(ROOT)]
+    declared = sum(len(re.findall(r"^```\{glue:figure\}", p.read_text(), re.M)) for p in sources if p.exists())
+    seen, bad = 0, []
+    for page in html_pages(book):
+        parser = FigureImages()
+        parser.feed(page.read_text())
+        for src, alt in parser.images:
+            seen += 1
+            why = alt_problem(src, alt)
+            if why:
+                bad.append(f"{page.name}: {src}: {why} ({alt!r})")
+    assert seen >= declared > 0, f"found {seen} figure images in the HTML for {declared} glue:figure directives"
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("src, alt, ok", [
+    ("../_images/abc.svg", None, False),
+    ("../_images/abc.svg", "  ", False),
+    ("../_images/abc.svg", "../_images/abc.svg", False),
+    ("../_images/abc.svg", "abc.svg", False),
+    ("../_images/abc.svg", "_build/jupyter_execute/abc.png", False),
+    ("../_images/abc.svg", "Log-log plot of samples against V: REINFORCE grows like V, SL like log V.", True),
+])
+def test_alt_problem_tells_a_description_from_a_path(src, alt, ok):
+    assert (alt_problem(src, alt) is None) == ok
