@@ -127,8 +127,33 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
+def verdicts_label(stem: str) -> str | None:
+    """The MyST target of chapter ``stem``'s Verdicts section (``chNN-verdicts``), or None if the chapter has none.
+
+    A chapter labels its section with ``(ch06-verdicts)=`` on the line before ``## Verdicts``."""
+    number = stem.split("_", 1)[0]
+    path = ROOT / "chapters" / f"{stem}.md"
+    if not number.isdigit() or not path.exists():
+        return None
+    label = f"ch{number}-verdicts"
+    return label if f"({label})=" in path.read_text().splitlines() else None
+
+
+def chapter_link(stem: str) -> str:
+    """A link from the ledger (``chapters/backmatter``) to where chapter ``stem`` gives its verdicts: its Verdicts
+    section when it has one, else the top of the chapter."""
+    number = stem.split("_", 1)[0]
+    if not number.isdigit():
+        return f"{{doc}}`../{stem}`"
+    label = verdicts_label(stem)
+    if label:
+        return f"{{ref}}`Ch. {int(number)} <{label}>`"
+    return f"{{doc}}`Ch. {int(number)} <../{stem}>`"
+
+
 def markdown_table(items: list[Entry]) -> str:
-    """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter."""
+    """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter's
+    verdicts (:func:`chapter_link`)."""
     rows = ["| Claim | Verdict | Evidence | Rule | Tested in |", "|---|---|---|---|---|"]
     readers = {e.chapter: e.reader_run for e in items if e.reader_run}
     if readers:
@@ -138,8 +163,7 @@ def markdown_table(items: list[Entry]) -> str:
     for e in items:
         verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
         evidence = f"`{e.quantity}` = {_fmt(e.value)}" if e.quantity else ""
-        number = e.chapter.split("_", 1)[0]
-        where = f"{{doc}}`Ch. {int(number)} <../{e.chapter}>`" if number.isdigit() else f"{{doc}}`../{e.chapter}`"
+        where = chapter_link(e.chapter)
         rule = e.rule.replace("|", "\\|")
         if e.reader_run:
             where += " (page: reader run)"
