@@ -125,21 +125,9 @@ def expected_win_rate(logits, elo_per_move, is_self, fixed):
     return _win_rate(pi0, W, table, np.broadcast_to(np.asarray(is_self), pi0.shape[:1]))
 
 
-def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating=None, baseline="none",
-                   n_points=60, block=1024):
-    """Train the toy learner by REINFORCE from game outcomes (reward 1 for a win, 0 for a loss, no baseline).
-
-    ``opponents`` holds one entry per generator in ``rngs`` (or one entry for all): ``"self"`` (the learner plays a
-    frozen copy of its current policy and learns from its own moves) or a fixed rating in Elo points. Each run uses
-    only its own generator (consumed in order, ``block`` games of ``2K + 1`` uniforms at a time), so its result does
-    not depend on how many runs are batched. ``games_to_target`` is the exact number of games after which the expected
-    rating first reaches ``target_rating`` (default: 80% of the maximum, ``0.8 K elo_per_move``). Returns a
-    :class:`SelfPlayRun` sampled at ``n_points`` game counts spaced logarithmically from 1 to ``n_games``.
-    ``baseline="mean"`` subtracts the exact expected win probability of the current policy (1/2 in self-play, by
-    symmetry) from the reward. A compiled kernel plays one run at a time; it makes the same moves and updates as
-    :func:`play_and_learn_reference` (the mean baseline's distribution of right moves is summed by a recursion
-    instead of an FFT, equal to rounding).
-    """
+def _checked_play_args(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating, baseline):
+    """The arguments of :func:`play_and_learn` (and its reference), checked: one opponent per run, ratings and the
+    default target (80% of the maximum rating)."""
     one_of("baseline", baseline, ("none", "mean"))
     K = integer("K", K, minimum=1)
     V = integer("V", V, minimum=2)
@@ -158,6 +146,26 @@ def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rati
     fixed = np.array([0.0 if o == "self" else real("opponent", o) for o in opponents])
     if target_rating is None:
         target_rating = 0.8 * K * elo_per_move
+    return K, V, elo_per_move, lr, n_games, rngs, R, is_self, fixed, target_rating
+
+
+def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating=None, baseline="none",
+                   n_points=60, block=1024):
+    """Train the toy learner by REINFORCE from game outcomes (reward 1 for a win, 0 for a loss, no baseline).
+
+    ``opponents`` holds one entry per generator in ``rngs`` (or one entry for all): ``"self"`` (the learner plays a
+    frozen copy of its current policy and learns from its own moves) or a fixed rating in Elo points. Each run uses
+    only its own generator (consumed in order, ``block`` games of ``2K + 1`` uniforms at a time), so its result does
+    not depend on how many runs are batched. ``games_to_target`` is the exact number of games after which the expected
+    rating first reaches ``target_rating`` (default: 80% of the maximum, ``0.8 K elo_per_move``). Returns a
+    :class:`SelfPlayRun` sampled at ``n_points`` game counts spaced logarithmically from 1 to ``n_games``.
+    ``baseline="mean"`` subtracts the exact expected win probability of the current policy (1/2 in self-play, by
+    symmetry) from the reward. A compiled kernel plays one run at a time; it makes the same moves and updates as
+    :func:`play_and_learn_reference` (the mean baseline's distribution of right moves is summed by a recursion
+    instead of an FFT, equal to rounding).
+    """
+    K, V, elo_per_move, lr, n_games, rngs, R, is_self, fixed, target_rating = _checked_play_args(
+        opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating, baseline)
     points = np.unique(np.concatenate([[0], np.round(np.logspace(0, math.log10(n_games), n_points)).astype(int)]))
     W, table = _win_tables(K, elo_per_move, fixed)
     snaps = np.zeros((len(points), R, K))
@@ -279,24 +287,8 @@ def play_and_learn_reference(opponents, K, V, elo_per_move, lr, n_games, rngs, t
     ``n_points`` game counts spaced logarithmically from 1 to ``n_games``. ``baseline="mean"`` subtracts the exact
     expected win probability of the current policy (1/2 in self-play, by symmetry) from the reward.
     """
-    one_of("baseline", baseline, ("none", "mean"))
-    K = integer("K", K, minimum=1)
-    V = integer("V", V, minimum=2)
-    elo_per_move = real("elo_per_move", elo_per_move, minimum=0, open_low=True)
-    lr = real("lr", lr, minimum=0, open_low=True)
-    n_games = integer("n_games", n_games, minimum=1)
-    rngs = list(rngs)
-    R = len(rngs)
-    if R == 0:
-        raise ParameterError("rngs is empty; allowed: one generator per run, at least one")
-    if isinstance(opponents, str) or np.ndim(opponents) == 0:
-        opponents = [opponents] * R
-    if len(opponents) != R:
-        raise ParameterError(f"opponents has {len(opponents)} entries for {R} runs; allowed: one per run")
-    is_self = np.array([o == "self" for o in opponents])
-    fixed = np.array([0.0 if o == "self" else real("opponent", o) for o in opponents])
-    if target_rating is None:
-        target_rating = 0.8 * K * elo_per_move
+    K, V, elo_per_move, lr, n_games, rngs, R, is_self, fixed, target_rating = _checked_play_args(
+        opponents, K, V, elo_per_move, lr, n_games, rngs, target_rating, baseline)
     logits = np.zeros((R, K, V))
     points = np.unique(np.concatenate([[0], np.round(np.logspace(0, math.log10(n_games), n_points)).astype(int)]))
     games_out, rating_out, win_out = [], [], []
