@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,24 @@ class Book:
         path = self.build / "results" / f"{stem}.json"
         assert path.exists(), f"no results for {stem}; build log:\n{self.log[-3000:]}"
         return json.loads(path.read_text())
+
+
+def myst_chapter(title: str, body: str, front: str = "") -> str:
+    """A fixture chapter: the jupytext header (plus optional front matter, e.g. ``rlbits: settings:``), a title and
+    ``body`` (dedented)."""
+    header = textwrap.dedent("""\
+        ---
+        jupytext:
+          text_representation:
+            extension: .md
+            format_name: myst
+            format_version: 0.13
+        kernelspec:
+          display_name: Python 3
+          language: python
+          name: python3
+        """)
+    return header + textwrap.dedent(front) + "---\n\n" + f"# {title}\n\n" + textwrap.dedent(body)
 
 
 def run_rlbits(*args, cwd=ROOT, timeout=3600):

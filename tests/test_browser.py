@@ -19,8 +19,8 @@ def _binaries():
     return chromium, driver
 
 
-@pytest.fixture(scope="module")
-def browser():
+def _chrome(window: str = "1200,900", performance_log: bool = False):
+    """Headless Chromium through selenium, offline; fails in CI and skips elsewhere when it is not installed."""
     chromium, driver = _binaries()
     if not (chromium and driver):
         if os.environ.get("CI"):
@@ -33,10 +33,18 @@ def browser():
     opts.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--allow-file-access-from-files", "--window-size=1200,900"):
+                 "--disable-dev-shm-usage", "--allow-file-access-from-files", f"--window-size={window}"):
         opts.add_argument(flag)
+    if performance_log:
+        opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     drv = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
     drv.set_page_load_timeout(60)
+    return drv
+
+
+@pytest.fixture(scope="module")
+def browser():
+    drv = _chrome()
     yield drv
     drv.quit()
 
@@ -204,21 +212,7 @@ def test_pages_load_only_files_that_exist_and_weigh_under_2mb(book):
     import gzip
     import json
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = _binaries()
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium and chromedriver are required in CI (Debian packages chromium, chromium-driver)")
-        pytest.skip("Chromium/chromedriver not installed (the test runs in CI)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--allow-file-access-from-files", "--window-size=1280,900"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    drv = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
+    drv = _chrome("1280,900", performance_log=True)
     try:
         missing, weights = [], {}
         for rel in toc_files(ROOT):

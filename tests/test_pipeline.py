@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, run_rlbits
+from conftest import myst_chapter as chapter
 from rlbits.execute import code_cell_lines
-
-HEADER = textwrap.dedent("""\
-    ---
-    jupytext:
-      text_representation:
-        extension: .md
-        format_name: myst
-        format_version: 0.13
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    ---
-    """)
-
-
-def chapter(title: str, body: str) -> str:
-    return HEADER + f"\n# {title}\n\n" + textwrap.dedent(body)
-
 
 GOOD = chapter("Good", """\
     ```{code-cell} ipython3

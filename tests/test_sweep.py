@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -18,25 +17,9 @@ import jupytext
 import pytest
 
 from conftest import ROOT, run_rlbits
+from conftest import myst_chapter as chapter
 from rlbits.execute import glue_references
 from rlbits.sweep import SweepError, parse_grid, point_id
-
-
-def chapter(title: str, body: str, front: str = "") -> str:
-    """A MyST chapter with the jupytext header and optional extra front matter (e.g. ``rlbits: settings:``)."""
-    header = textwrap.dedent("""\
-        ---
-        jupytext:
-          text_representation:
-            extension: .md
-            format_name: myst
-            format_version: 0.13
-        kernelspec:
-          display_name: Python 3
-          language: python
-          name: python3
-        """)
-    return header + textwrap.dedent(front) + "---\n\n" + f"# {title}\n\n" + textwrap.dedent(body)
 
 
 # n = 1 leaves a glue key of the prose unrecorded, n = 2 fails an assertion, n >= 3 runs clean
