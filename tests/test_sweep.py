@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT, run_rlbits
 from conftest import myst_chapter as chapter
+from test_pipeline import make_book
 from rlbits.execute import glue_references
 from rlbits.sweep import SweepError, parse_grid, point_id
 
@@ -49,17 +50,6 @@ TINY = """\
 ASSERT_LINE = chapter("Tiny", TINY).splitlines().index('assert n != 2, "this fixture refuses n = 2"') + 1
 GLUE_LINE = chapter("Tiny", TINY).splitlines().index(
     "The total is {glue:text}`total` and big is {glue:text}`big:.0f`.") + 1
-
-
-def make_book(tmp_path: Path, chapters: dict[str, str]) -> Path:
-    root = tmp_path / "book"
-    (root / "chapters").mkdir(parents=True)
-    (root / "chapters" / "intro.md").write_text("# A test book\n")
-    for name, text in chapters.items():
-        (root / "chapters" / f"{name}.md").write_text(text)
-    (root / "_toc.yml").write_text("format: jb-book\nroot: chapters/intro\nchapters:\n"
-                                   + "".join(f"  - file: chapters/{name}\n" for name in chapters))
-    return root
 
 
 def read_csv(path: Path) -> list[dict]:
