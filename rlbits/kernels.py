@@ -8,6 +8,8 @@
   its parent (the process executing the chapter) dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), then ``exec``s the
   kernel itself. With the same request made by the build's worker processes (:func:`die_with_parent`), a ``SIGKILL``
   of the build takes every worker and kernel with it.
+- **Warm.** On Linux a kernel is forked from a server that has already imported the heavy libraries
+  (:mod:`rlbits.warmkernel`), which saves most of a kernel's start-up; ``RLBITS_WARM_KERNELS=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ class PipelineKernelManager(AsyncKernelManager):
         self.ip = os.path.join(self.socket_dir or tempfile.mkdtemp(prefix="rlk"), "k")
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        from rlbits import warmkernel
+
+        forked = warmkernel.spawn(kernel_cmd, kw.get("env") or dict(os.environ), str(kw.get("cwd") or os.getcwd()),
+                                  self.log_path)
+        if forked is not None:  # a fork of the warm server: hand it to the provisioner as if it had started it
+            provisioner = self.provisioner
+            provisioner.process, provisioner.pid, provisioner.pgid = forked, forked.pid, forked.pid
+            provisioner.cwd = kw.get("cwd")
+            self._reconcile_connection_info(provisioner.connection_info)
+            return
         if sys.platform.startswith("linux"):
             kernel_cmd = [sys.executable, "-c", WRAPPER, str(os.getpid()), *kernel_cmd]
         if self.log_path:

@@ -24,6 +24,7 @@ import pytest
 
 from conftest import ROOT
 from test_pipeline import GOOD, chapter
+from rlbits.warmkernel import KERNEL_NAME
 
 # ------------------------------------------------------------------ fixtures
 
@@ -270,11 +271,19 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _is_kernel(p: psutil.Process) -> bool:
+    """An ordinary kernel (``python -m ipykernel_launcher``) or one forked by the warm server (named for it)."""
+    try:
+        return "ipykernel" in " ".join(_cmdline(p)) or p.name() == KERNEL_NAME
+    except psutil.Error:
+        return False
+
+
 def _wait_for_kernels(proc, n: int, timeout: float = 180) -> list[psutil.Process]:
     end = time.time() + timeout
     while time.time() < end:
         kids = _descendants(proc.pid)
-        if sum("ipykernel" in " ".join(_cmdline(k)) for k in kids) >= n:
+        if sum(_is_kernel(k) for k in kids) >= n:
             time.sleep(1.0)  # let the kernels start executing
             return _descendants(proc.pid)
         time.sleep(0.2)
