@@ -23,7 +23,9 @@ timings taken under the same load:
   per logit, and ``dense_over_inplace`` against the in-place floor; ``dense_update_ns_per_logit`` for the fused update
   kernel alone; and ``reference_mean_ns_per_logit`` for :func:`rlbits.reference.run` with the mean baseline;
 - ``jit_seconds`` (once): compiling the numba kernels, or loading them from numba's on-disk cache, done before any
-  timing and excluded from the per-step figures.
+  timing and excluded from the per-step figures;
+- ``kernels``: the pipeline's side: seconds from starting a Jupyter kernel to having run a chapter's first cell,
+  for a kernel forked from the warm server against an ordinary one, interleaved (:func:`rlbits.warmkernel.benchmark`).
 
 Writes ``build_dir / "bench.json"``.
 """
@@ -40,6 +42,7 @@ import numpy as np
 
 from rlbits import learners
 from rlbits import reference as ref
+from rlbits import warmkernel
 
 SIZES = (10**3, 10**4, 10**5, 10**6)
 TARGET_SPEEDUP = 1e5  #: the event engine against the reference, per run at V = 1e5
@@ -179,6 +182,10 @@ def main(build_dir: Path, quick: bool = False) -> int:
               f"(skipping failed updates {rows[-1]['speedup_skip']:.3g} x events {rows[-1]['speedup_events']:.3g}), "
               f"dense step {dense_ns:.2f}, update {kernel_ns:.2f} ns/logit vs in-place pass {inplace:.2f}")
     at = next(r for r in rows if r["V"] == 10**5)
+    kernels = warmkernel.benchmark(1 if quick else 3)
+    if kernels:
+        print(f"  bench kernels: ordinary {kernels['ordinary_s']:.2f} s, warm {kernels['warm_s']:.2f} s "
+              f"to a chapter's first cell ({kernels['speedup']:.1f}x)")
     out = {
         "quick": quick,
         "machine": {"processor": platform.processor() or platform.machine(), "python": platform.python_version(),
@@ -190,6 +197,7 @@ def main(build_dir: Path, quick: bool = False) -> int:
                 "dense_over_inplace_at_1e5": bool(at["dense_over_inplace"] <= TARGET_DENSE_OVER_INPLACE),
                 "dense_update_over_inplace_at_1e5": bool(at["dense_update_over_inplace"] <= TARGET_DENSE_OVER_INPLACE)},
         "rows": rows,
+        "kernels": kernels,
         "seconds": time.perf_counter() - t_start,
     }
     (build_dir / "bench.json").write_text(json.dumps(out, indent=1) + "\n")

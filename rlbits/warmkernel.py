@@ -276,6 +276,15 @@ def enabled() -> bool:
             and os.environ.get("RLBITS_WARM_KERNELS", "1") != "0")
 
 
+def close() -> None:
+    """Stop this process's warm server, if it has one (it would stop by itself when this process ends)."""
+    global _server
+    with _lock:
+        if _server is not None:
+            _server.close()
+            _server = None
+
+
 def spawn(kernel_cmd: list[str], env: dict, cwd: str, log: str) -> ForkedKernel | None:
     """Fork ``kernel_cmd`` (``python -m ipykernel_launcher ARGS``) from this process's warm server, starting (or
     restarting a stale) one as needed. ``None`` when the command is not ipykernel's or no server can serve it: the
@@ -300,6 +309,60 @@ def spawn(kernel_cmd: list[str], env: dict, cwd: str, log: str) -> ForkedKernel 
                 _server.close()
                 _server = None
             return None
+
+
+# --- the benchmark -------------------------------------------------------------------------------------------------
+
+#: The first cell a chapter runs, near enough: what a kernel must have imported before a chapter's science starts.
+FIRST_CELL = ("import math\nimport numpy as np\nimport matplotlib.pyplot as plt\nimport sympy as sp\n"
+              "from myst_nb import glue\nimport rlbits\nfrom rlbits import learners\nseeds = rlbits.setup_chapter(0)")
+
+
+def _start_and_run_first_cell() -> float:
+    """Seconds to start a kernel, run :data:`FIRST_CELL` in it and shut it down, as the pipeline does."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from rlbits import kernels
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIRST_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    sockets = kernels.socket_dir()
+    try:
+        t0 = time.perf_counter()
+        NotebookClient(nb, kernel_name="python3", startup_timeout=180,
+                       kernel_manager_class=kernels.kernel_manager_class(sockets)).execute()
+        return time.perf_counter() - t0
+    finally:
+        kernels.remove_socket_dir(sockets)
+
+
+def benchmark(repeats: int = 3) -> dict:
+    """Warm kernels against ordinary ones (the reference), interleaved in one process so both see the same load.
+
+    Returns the median seconds from start to a kernel that has run a chapter's first cell, for each, their ratio,
+    and the one-off start of the server (its first kernel), which a build pays once per worker."""
+    if not enabled():
+        return {}
+    previous = os.environ.get("RLBITS_WARM_KERNELS")
+    cold, warm = [], []
+    try:
+        os.environ["RLBITS_WARM_KERNELS"] = "1"
+        server_start = _start_and_run_first_cell()  # starts (or reuses) this process's server
+        for _ in range(repeats):
+            os.environ["RLBITS_WARM_KERNELS"] = "0"
+            cold.append(_start_and_run_first_cell())
+            os.environ["RLBITS_WARM_KERNELS"] = "1"
+            warm.append(_start_and_run_first_cell())
+    finally:
+        if previous is None:
+            os.environ.pop("RLBITS_WARM_KERNELS", None)
+        else:
+            os.environ["RLBITS_WARM_KERNELS"] = previous
+    close()  # the process that benchmarks (the build's own) executes no chapter itself
+    cold_s, warm_s = sorted(cold)[len(cold) // 2], sorted(warm)[len(warm) // 2]
+    return {"repeats": repeats, "ordinary_s": round(cold_s, 3), "warm_s": round(warm_s, 3),
+            "speedup": round(cold_s / warm_s, 2), "first_warm_s": round(server_start, 3)}
 
 
 if __name__ == "__main__":
