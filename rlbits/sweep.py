@@ -21,6 +21,8 @@ Layout, under ``OUT/_build/sweeps/`` (``OUT`` is the book's root unless ``--out`
 
     <chapter>/<point>/notebooks/<chapter>.ipynb   each point's executed notebook; <point> is a stable id of its
     <chapter>/<point>/results/<chapter>.json      parameters (readable part + hash), shared by sweeps that repeat it
+    <chapter>/<point>/point.json                  the seconds the point took: the next sweep into this build runs
+                                                  its points longest first (else by the chapter's default run time)
     <name>.csv, <name>.json                       the table: one row per point, in grid (or declaration) order;
                                                   <name> is the chapter's name, ``--name`` for a grid sweep, and
                                                   ``<chapter>.declared`` for --declared
@@ -55,6 +57,7 @@ import nbformat
 from rlbits.execute import execute_chapter, parameter_names
 
 SWEEPS = "sweeps"
+COST = "point.json"  #: in each point's directory: the seconds it took, for ordering the next sweep
 _VERDICT = re.compile(r"verdict_C\d+(_note)?$")
 
 
@@ -201,8 +204,22 @@ def run_point(source: str, out_dir: str, parameters: dict, root: str, build_dir:
     except Exception as exc:  # a dead kernel, a timeout: still a row of the table, not a lost sweep
         return dict(ok=False, error=f"{_rel(source, root)}: {type(exc).__name__}: {exc}",
                     seconds=time.perf_counter() - start, results={})
+    # what the next sweep of this point expects it to cost (see estimated_seconds)
+    (out / COST).write_text(json.dumps({"seconds": round(run.seconds, 2)}) + "\n")
     # execute_chapter fails a run whose prose refers to a glue key it did not record
     return dict(ok=run.ok, error=run.error, seconds=run.seconds, results=run.results)
+
+
+def estimated_seconds(build_dir: Path, source: Path, parameters: dict) -> float:
+    """What a point is expected to cost: its own time in the last sweep into this build, else the chapter's last
+    default run in this build (``cache/<chapter>.json``), else 0 (unknown)."""
+    own = build_dir / SWEEPS / source.stem / point_id(parameters) / COST
+    for path in (own, build_dir / "cache" / f"{source.stem}.json"):
+        try:
+            return float(json.loads(path.read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return 0.0
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -269,8 +286,11 @@ def sweep(plans: list[dict], build_dir: Path, root: Path, client) -> list[list[d
     for i, p in enumerate(plans):
         for j, params in enumerate(p["points"]):
             out = build_dir / SWEEPS / p["source"].stem / point_id(params)
+            # longest first (Dask runs higher priorities first), so no long point is left to run alone at the end
+            priority = round(10 * estimated_seconds(build_dir, p["source"], params))
             fut = client.submit(run_point, str(p["source"]), str(out), params, str(root), str(build_dir),
-                                pure=False, key=f"{p['source'].stem}-{point_id(params)}-{uuid.uuid4().hex[:8]}")
+                                pure=False, priority=priority,
+                                key=f"{p['source'].stem}-{point_id(params)}-{uuid.uuid4().hex[:8]}")
             futures[fut] = (i, j)
     outcomes = [[None] * len(p["points"]) for p in plans]
     failed = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from conftest import ROOT, run_rlbits
 from conftest import myst_chapter as chapter
 from test_pipeline import make_book
 from rlbits.execute import glue_references
-from rlbits.sweep import SweepError, parse_grid, point_id
+from rlbits.sweep import COST, SWEEPS, SweepError, estimated_seconds, parse_grid, point_id
 
 
 # n = 1 leaves a glue key of the prose unrecorded, n = 2 fails an assertion, n >= 3 runs clean
@@ -211,9 +212,14 @@ def test_sweep_on_a_dask_cluster_started_by_hand(tmp_path):
 # --- the book: every chapter at every setting it declares (issue 12 item 4) ----------------------------------------
 
 @pytest.mark.book
-def test_every_declared_setting_of_the_book_runs_clean(tmp_path):
+def test_every_declared_setting_of_the_book_runs_clean(tmp_path, book):
     """``python -m rlbits sweep --declared`` over the real book: any cell error, failed assertion or glue key the
-    prose refers to but the run did not record fails the test, listed with its chapter and parameters."""
+    prose refers to but the run did not record fails the test, listed with its chapter and parameters.
+
+    The sweep goes into a build that knows how long each chapter's default run took (the book's), as a reader's
+    sweep after ``make book`` does, so it runs the longest points first."""
+    if (book.build / "cache").is_dir():
+        shutil.copytree(book.build / "cache", tmp_path / "_build" / "cache")
     proc = run_rlbits("sweep", "--declared", "--out", tmp_path, "-j", "2", timeout=3000)
     last = tmp_path / "_build/sweeps/last-sweep.json"
     assert last.exists(), proc.stdout[-5000:]
@@ -230,3 +236,17 @@ def test_every_declared_setting_of_the_book_runs_clean(tmp_path):
           + ", ".join(f"{c} {e['kernel_seconds']}" for c, e in summary["chapters"].items()))
     if summary["wall_seconds"] > 300:
         warnings.warn(f"the declared sweep of the book took {summary['wall_seconds']} s, over its 5-minute budget")
+
+
+def test_points_are_estimated_from_their_last_sweep_then_from_the_chapter(tmp_path):
+    """The order of a sweep (longest first) comes from what this build has measured, and from nothing else."""
+    build, source = tmp_path / "_build", tmp_path / "chapters/a_good.md"
+    assert estimated_seconds(build, source, {"n": 3}) == 0.0  # nothing measured yet
+    (build / "cache").mkdir(parents=True)
+    (build / "cache" / "a_good.json").write_text(json.dumps({"key": "k", "seconds": 4.5}))
+    assert estimated_seconds(build, source, {"n": 3}) == 4.5  # the chapter's default run
+    point = build / SWEEPS / "a_good" / point_id({"n": 3})
+    point.mkdir(parents=True)
+    (point / COST).write_text(json.dumps({"seconds": 12.0}))
+    assert estimated_seconds(build, source, {"n": 3}) == 12.0  # the point's own last time
+    assert estimated_seconds(build, source, {"n": 4}) == 4.5
