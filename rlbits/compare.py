@@ -1,0 +1,144 @@
+"""``python -m rlbits compare OLD NEW``: do two builds agree on every recorded result, to the digits the book prints?
+
+A refactoring that changes no arithmetic must leave every results file byte-identical; one that changes the last bits
+of a float (a library's softmax instead of a hand-written one) must leave every number the *book prints* unchanged.
+This compares ``OLD/_build/results/*.json`` with ``NEW/_build/results/*.json`` (either argument may also be a build
+directory itself) and says, per chapter:
+
+- ``identical``: the two files are byte-identical;
+- otherwise, per key whose value differs: whether it is *printed* (the chapter's text refers to it with
+  ``{glue:text}`key:FORMAT``` and the like) and, if so, whether every format the text applies gives the same string
+  for both values; a key the text never prints is reported with its relative difference; a key present in one build
+  only is a difference.
+
+The exit status is 1 if a printed number differs, a string differs, or a key is missing from one side; 0 otherwise.
+Used to show that issue 15's package reorganisation changed no printed number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+#: ``{glue:text}`key:fmt``` and ``{glue}`key``` in a chapter's text (roles only; directives glue figures and math).
+ROLE = re.compile(r"\{glue(?::text|:any|:md)?\}`([A-Za-z0-9_]+)(?::([^`]*))?`")
+
+
+def printed_formats(root: Path) -> dict[str, dict[str, set[str]]]:
+    """``chapter stem -> key -> formats`` the chapter's text applies to each glued key (``""`` for no format)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for md in sorted((root / "chapters").rglob("*.md")):
+        keys: dict[str, set[str]] = {}
+        in_code = False
+        for line in md.read_text().splitlines():
+            if line.startswith("```{code-cell}"):
+                in_code = True
+                continue
+            if in_code:
+                in_code = not line.startswith("```")
+                continue
+            for key, fmt in ROLE.findall(line):
+                keys.setdefault(key, set()).add(fmt)
+        out[md.stem] = keys
+    return out
+
+
+def _render(value, fmt: str) -> str:
+    if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return format(value, fmt)
+        except (ValueError, TypeError):
+            return str(value)
+    return str(value)
+
+
+def _relative(a, b) -> float:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
+        return math.inf
+    if a == b:
+        return 0.0
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale else math.inf
+
+
+def compare_chapter(old: dict, new: dict, formats: dict[str, set[str]]) -> list[dict]:
+    """One entry per key that differs: ``{key, old, new, printed, same_printed, relative}``."""
+    rows = []
+    for key in sorted(set(old) | set(new)):
+        if key in old and key in new and old[key] == new[key]:
+            continue
+        a, b = old.get(key, "<missing>"), new.get(key, "<missing>")
+        fmts = formats.get(key)
+        same = None
+        if fmts is not None:
+            same = all(_render(a, f) == _render(b, f) for f in fmts)
+        rows.append({"key": key, "old": a, "new": b, "printed": sorted(fmts) if fmts is not None else None,
+                     "same_printed": same, "relative": _relative(a, b)})
+    return rows
+
+
+def _results_dir(path: Path) -> Path:
+    for candidate in (path / "_build" / "results", path / "results", path):
+        if candidate.is_dir() and any(candidate.glob("*.json")):
+            return candidate
+    raise SystemExit(f"no results under {path} (expected {path}/_build/results/*.json)")
+
+
+#: Pages whose results are this machine's timings (the benchmark, run times): they differ between any two builds.
+MEASURED = ("performance", "reproducibility")
+
+
+def compare(old: Path, new: Path, root: Path, common_only: bool = False) -> tuple[int, list[str]]:
+    """Compare two builds; returns (exit status, report lines). With ``common_only``, a chapter present in one build
+    only is listed but is not a difference (a partial build compared with a whole one)."""
+    old_dir, new_dir = _results_dir(old), _results_dir(new)
+    formats = printed_formats(root)
+    lines, bad = [], 0
+    for name in sorted({p.name for p in old_dir.glob("*.json")} | {p.name for p in new_dir.glob("*.json")}):
+        a, b = old_dir / name, new_dir / name
+        if a.stem in MEASURED:
+            lines.append(f"{name}: timings measured on this machine, not compared")
+            continue
+        if not (a.exists() and b.exists()):
+            lines.append(f"{name}: only in {'the old' if a.exists() else 'the new'} build")
+            bad += not common_only
+            continue
+        if a.read_bytes() == b.read_bytes():
+            lines.append(f"{name}: identical")
+            continue
+        rows = compare_chapter(json.loads(a.read_text()), json.loads(b.read_text()), formats.get(a.stem, {}))
+        failing = [r for r in rows if r["same_printed"] is False or "<missing>" in (r["old"], r["new"])
+                   or (r["printed"] is None and r["relative"] == math.inf)]
+        bad += len(failing)
+        worst = max((r["relative"] for r in rows if r["relative"] != math.inf), default=0.0)
+        lines.append(f"{name}: {len(rows)} key(s) differ, {len(failing)} of them in what the book prints or shows "
+                     f"(largest relative difference of a number: {worst:.2g})")
+        for r in rows:
+            verdict = ("printed the same" if r["same_printed"] else "PRINTED DIFFERENTLY" if r["same_printed"] is False
+                       else "not printed")
+            lines.append(f"    {r['key']}: {r['old']!r} -> {r['new']!r} ({verdict}"
+                         + (f", relative {r['relative']:.2g})" if r["relative"] != math.inf else ")"))
+    return (1 if bad else 0), lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlbits compare", description=__doc__.splitlines()[0])
+    parser.add_argument("old", type=Path, help="the build before the change (a book root or a _build directory)")
+    parser.add_argument("new", type=Path, help="the build after the change")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent,
+                        help="the book whose chapters say what is printed (default: this repository)")
+    parser.add_argument("--common-only", action="store_true",
+                        help="compare only the chapters both builds executed")
+    args = parser.parse_args(argv)
+    status, lines = compare(args.old, args.new, args.root, args.common_only)
+    print("\n".join(lines))
+    print("every printed number agrees" if status == 0 else "DIFFERENCES in what the book prints (see above)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
