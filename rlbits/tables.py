@@ -1,0 +1,54 @@
+"""Numbered, captioned tables built from computed rows (every chapter with a table, and the back matter).
+
+A chapter glues a table it computes with :func:`table` and shows it with
+
+    ```{glue:md} key
+    :format: myst
+    ```
+
+The glued text is a MyST ``{table}`` directive, so the table gets a number ("Table 6.1"), its caption, and a label
+that ``{numref}`` can point at, exactly like a table typed in the prose.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from IPython.display import Markdown
+
+_LABEL = re.compile(r"^tbl-[a-z0-9][a-z0-9-]*$")
+_ALIGN = {"left": ":---", "right": "---:", "center": ":---:", None: "---"}
+
+
+def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], caption: str, name: str,
+             align: Sequence[str | None] | None = None) -> str:
+    """The MyST text of a numbered table: ``header`` cells, ``rows`` of already formatted cells, a ``caption``
+    (MyST: math and roles allowed) and a ``name`` such as ``tbl-ch06-budget`` (global across the book, so prefixed
+    with the chapter). ``align`` gives each column ``"left"``, ``"right"``, ``"center"`` or ``None``."""
+    header = [str(h) for h in header]
+    if not header:
+        raise ValueError("a table needs at least one column")
+    if not _LABEL.match(name):
+        raise ValueError(f"table name {name!r}: expected 'tbl-' followed by lower-case letters, digits and hyphens")
+    if not caption.strip() or "\n\n" in caption:
+        raise ValueError(f"table {name}: the caption must be one non-empty paragraph, got {caption!r}")
+    align = list(align) if align is not None else [None] * len(header)
+    if len(align) != len(header) or any(a not in _ALIGN for a in align):
+        raise ValueError(f"table {name}: align needs one of {sorted(k for k in _ALIGN if k)} or None per column")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(_ALIGN[a] for a in align) + "|"]
+    for i, row in enumerate(rows):
+        cells = [" ".join(str(c).split()) for c in row]  # a cell is one line (a "|" in it must come escaped)
+        if len(cells) != len(header):
+            raise ValueError(f"table {name}: row {i} has {len(cells)} cells for {len(header)} columns")
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(lines) == 2:
+        raise ValueError(f"table {name}: no rows")
+    caption = " ".join(caption.split())
+    return f"```{{table}} {caption}\n:name: {name}\n\n" + "\n".join(lines) + "\n```\n"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], caption: str, name: str,
+          align: Sequence[str | None] | None = None) -> Markdown:
+    """:func:`markdown` as an IPython ``Markdown`` object, ready for ``glue(key, ..., display=False)``."""
+    return Markdown(markdown(header, rows, caption, name, align))

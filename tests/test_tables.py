@@ -1,0 +1,33 @@
+"""rlbits.tables: the MyST text of a numbered table, and its refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlbits.tables import markdown, table
+
+
+def test_a_table_is_a_myst_table_directive_with_caption_and_name():
+    text = markdown(["$V$", "share"], [[10, "0.50"], ["1,000", "0.25"]], "Share of runs by  $V$.", "tbl-ch06-share",
+                    align=[None, "right"])
+    assert text.splitlines() == ["```{table} Share of runs by $V$.", ":name: tbl-ch06-share", "",
+                                 "| $V$ | share |", "|---|---:|", "| 10 | 0.50 |", "| 1,000 | 0.25 |", "```"]
+    assert table(["a"], [[1]], "One.", "tbl-x").data == markdown(["a"], [[1]], "One.", "tbl-x")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="fig-ch06"), "expected 'tbl-'"),
+    (dict(name="tbl-Ch06"), "expected 'tbl-'"),
+    (dict(caption=" "), "caption must be one non-empty paragraph"),
+    (dict(caption="one\n\ntwo"), "caption must be one non-empty paragraph"),
+    (dict(rows=[[1, 2, 3]]), "row 0 has 3 cells for 2 columns"),
+    (dict(rows=[]), "no rows"),
+    (dict(align=["left"]), "align needs"),
+    (dict(align=["left", "middle"]), "align needs"),
+    (dict(header=[]), "at least one column"),
+])
+def test_bad_tables_are_refused_with_what_is_wrong(kwargs, message):
+    args = dict(header=["a", "b"], rows=[[1, 2]], caption="C.", name="tbl-t")
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        markdown(**args)
