@@ -1,6 +1,6 @@
 """Recording results: one call puts a number into the prose (myst-nb glue) and into the results file.
 
-The pipeline (:mod:`rlbits.execute`) reads every glued scalar back out of the executed notebook and writes
+The pipeline (:mod:`rlbits.pipeline.execute`) reads every glued scalar back out of the executed notebook and writes
 ``_build/results/<chapter>.json``; tests and the claims ledger read that file. So a number in the prose, the
 number the tests check and the number in the ledger are one and the same object.
 """

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from rlbits import ledger
+from rlbits.pipeline import ledger
 from rlbits.results import VERDICTS
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, run_rlbits
 from conftest import myst_chapter as chapter
-from rlbits.execute import code_cell_lines
+from rlbits.pipeline.execute import code_cell_lines
 
 GOOD = chapter("Good", """\
     ```{code-cell} ipython3

@@ -62,7 +62,7 @@ SUMMARY = chapter("Summary", """\
     :tags: [remove-cell]
 
     from rlbits import record
-    from rlbits.ledger import default_results, reader_runs
+    from rlbits.pipeline.ledger import default_results, reader_runs
 
     total = record("good_total", default_results("a_good")["total"])
     readers = record("readers", str(reader_runs()))
@@ -113,7 +113,7 @@ TAGGED = chapter("Tagged", """\
 
 
 def test_error_line_of_a_cell_with_tags_option_lines(tmp_path):
-    from rlbits.execute import code_cell_lines
+    from rlbits.pipeline.execute import code_cell_lines
 
     text = TAGGED.splitlines()
     assert [text[i - 1] for i in code_cell_lines(TAGGED)] == ["x = 1", "y = 2"]
@@ -128,7 +128,7 @@ def test_code_cell_lines_match_jupytext_on_every_chapter():
     """The first source line of every code cell of the real book, as jupytext reads it."""
     import jupytext
 
-    from rlbits.execute import code_cell_lines
+    from rlbits.pipeline.execute import code_cell_lines
 
     for md in sorted((ROOT / "chapters").rglob("*.md")):
         text = md.read_text()
@@ -206,7 +206,7 @@ def test_reader_runs_are_marked_and_do_not_reach_the_ledger(tmp_path):
 
 
 def test_ledger_reads_default_runs_and_lists_reader_pages(tmp_path, monkeypatch):
-    from rlbits import ledger
+    from rlbits.pipeline import ledger
 
     res = tmp_path / "_build" / "results"
     (res / "default").mkdir(parents=True)
@@ -230,7 +230,7 @@ def test_ledger_reads_default_runs_and_lists_reader_pages(tmp_path, monkeypatch)
 
 
 def test_glue_references_of_every_form_are_checked():
-    from rlbits.execute import glue_references
+    from rlbits.pipeline.execute import glue_references
 
     text = textwrap.dedent("""\
         A {glue:text}`a:.2f`, {glue}`b`, {glue:md}`c` and {glue:text}`other_doc::d`.
@@ -354,8 +354,8 @@ def test_sigint_stops_cleanly_with_one_line(tmp_path, target):
 WRITER = """
 import sys
 from pathlib import Path
-from rlbits import book
-from rlbits.execute import ChapterRun
+from rlbits.pipeline import book
+from rlbits.pipeline.execute import ChapterRun
 build, tag = Path(sys.argv[1]), sys.argv[2]
 for i in range(60):
     book._write_execution_table(build, [ChapterRun(source=Path(f"/x/{tag}{i}.md"), seconds=1.0)], Path("/x"))
@@ -446,7 +446,7 @@ def test_quiet_incremental_builds(tmp_path):
 
 
 def test_benchmark_is_timed_and_reused_when_unchanged(tmp_path, monkeypatch, capsys):
-    from rlbits import cli
+    from rlbits.pipeline import cli
 
     calls = []
 
@@ -467,7 +467,7 @@ def test_benchmark_is_timed_and_reused_when_unchanged(tmp_path, monkeypatch, cap
 
 
 def test_numba_is_a_key_package():
-    from rlbits import environment
+    from rlbits.pipeline import environment
 
     assert "numba" in environment.KEY_PACKAGES
 

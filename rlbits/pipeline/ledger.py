@@ -18,10 +18,10 @@ from pathlib import Path
 import yaml
 
 from rlbits import verdicts
-from rlbits.execute import OVERRIDES_KEY
+from rlbits.pipeline.execute import OVERRIDES_KEY
 from rlbits.results import VERDICTS, build_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass

@@ -4,7 +4,7 @@ Steps for a chapter ``chapters/NAME.md``:
 
 1. jupytext reads the MyST file into a notebook;
 2. ``-p NAME VALUE`` overrides are checked against the names in the cell tagged ``parameters``;
-3. papermill runs it in a fresh kernel (over IPC, quiet, dying with its parent: :mod:`rlbits.kernels`) with the
+3. papermill runs it in a fresh kernel (over IPC, quiet, dying with its parent: :mod:`rlbits.pipeline.kernels`) with the
    repository root as working directory, into a scratch directory;
 4. the executed notebook is normalised (fixed cell ids, no timestamps or durations) so that two runs of the same
    commit give byte-identical files, and every glue key the text refers to must have been recorded;
@@ -282,7 +282,7 @@ def cache_key(md_text: str, parameters: dict, root: Path, extra: str = "") -> st
     (``extra``: the back matter adds the other chapters' results), hashed."""
     h = hashlib.sha256(b"rlbits-execute-v1\0")
     h.update(md_text.encode())
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the whole rlbits package
     for path in sorted(package.rglob("*.py")):
         h.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     req = Path(root) / "requirements.txt"
@@ -368,7 +368,7 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from rlbits import kernels
+    from rlbits.pipeline import kernels
 
     source = Path(source)
     out_dir = Path(out_dir)

@@ -6,7 +6,7 @@ Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwis
     OUT/_build/results/NAME.json         each chapter's recorded results (name -> number or string); a reader run
                                          (``-p``) adds ``__overrides__``
     OUT/_build/results/default/NAME.json the last default run's results: what the claims ledger reads
-    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.execute.cache_key``)
+    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.pipeline.execute.cache_key``)
     OUT/_build/failed/NAME.ipynb         the executed notebook of a failed run, for inspection
     OUT/_build/logs/NAME.kernel.log      the kernel's own output (start-up notices, shutdown messages)
     OUT/_build/execution.json            run time and status of every chapter's last execution
@@ -35,9 +35,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from rlbits.execute import ChapterRun, execute_chapter
+from rlbits.pipeline.execute import ChapterRun, execute_chapter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BACKMATTER = "chapters/backmatter/"
 
 
@@ -78,7 +78,7 @@ def _worker_init(build: str) -> None:
     (which stops the workers itself), and point back-matter kernels at this build's results."""
     import signal
 
-    from rlbits.kernels import die_with_parent
+    from rlbits.pipeline.kernels import die_with_parent
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -88,7 +88,7 @@ def _worker_init(build: str) -> None:
 
 def _run_one(args) -> ChapterRun:
     source, out_dir, parameters, root, options = args
-    from rlbits.execute import ParameterNameError
+    from rlbits.pipeline.execute import ParameterNameError
 
     try:
         return execute_chapter(source, out_dir, parameters, root, **options)
@@ -252,7 +252,7 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
 def record_timing(build: Path, key: str, seconds: float, **extra) -> None:
     """Wall-clock seconds of a stage of the build (``bench``, ``wave1`` chapters, ``wave2`` back matter,
     ``render``) in ``timing.json``, for the Reproducibility page. A stage that was reused keeps its last entry."""
-    from rlbits.execute import atomic_write, locked
+    from rlbits.pipeline.execute import atomic_write, locked
 
     path = build / "timing.json"
     with locked(build):
@@ -270,7 +270,7 @@ def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> N
 
     A reused chapter keeps its row, unless the row is missing or records a failure that the reused notebook (the last
     good one, unchanged since) has since superseded: then the row says ok with the seconds of that run."""
-    from rlbits.execute import atomic_write, locked
+    from rlbits.pipeline.execute import atomic_write, locked
 
     path = build / "execution.json"
     with locked(build):

@@ -1,0 +1,1 @@
+"""The machinery that executes and renders the book (``python -m rlbits``); no chapter imports it."""
