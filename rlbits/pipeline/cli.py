@@ -144,7 +144,7 @@ def _bench_key(root: Path) -> str:
     from rlbits.pipeline.execute import cache_key
 
     machine = f"{platform.node()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
-    return cache_key("bench", {}, root, extra=machine)
+    return cache_key("bench", {}, root, extra=machine, inputs=("requirements.txt",))
 
 
 def _bench_if_changed(build_dir: Path, root: Path, force: bool) -> int:
