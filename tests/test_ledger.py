@@ -68,6 +68,31 @@ def test_a_recorded_verdict_that_disagrees_with_the_rule_is_refused():
         ledger.entries([claim], lambda stem: res)
 
 
+def test_the_pipeline_writes_the_ledger_and_the_page_reads_it_back(tmp_path):
+    """ledger.write (the pipeline's step) evaluates every rule on the default results; read_json (the ledger page)
+    gives back the same entries; a disagreeing verdict writes nothing."""
+    claims = tmp_path / "claims.yml"
+    claims.write_text(yaml.safe_dump([
+        {"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a",
+         "test": {"uses": ["q"], "why": "w", "rule": [{"when": "q > 1", "verdict": "holds", "says": "q = {q}"},
+                                                       {"verdict": "does not hold", "says": "q = {q}"}]}},
+        {"id": "C02", "claim": "y", "source": ["book"], "chapter": "b", "status": "discussed, not testable",
+         "because": "a value judgement"}]))
+    build = tmp_path / "_build"
+    (build / "results" / "default").mkdir(parents=True)
+    (build / "results" / "default" / "a.json").write_text(json.dumps({"q": 0.5, "verdict_C01": "does not hold"}))
+    with pytest.raises(FileNotFoundError, match="the pipeline writes it"):
+        ledger.read_json(build / "results" / "ledger.json")
+    items = ledger.write(build, claims)
+    assert [(e.id, e.verdict, e.note) for e in items] == [("C01", "does not hold", "q = 0.5"), ("C02", None, "")]
+    assert ledger.read_json(build / "results" / "ledger.json") == items
+    written = (build / "results" / "ledger.json").read_bytes()
+    (build / "results" / "default" / "a.json").write_text(json.dumps({"q": 0.5, "verdict_C01": "holds"}))
+    with pytest.raises(ValueError, match="gives 'does not hold'"):
+        ledger.write(build, claims)
+    assert (build / "results" / "ledger.json").read_bytes() == written
+
+
 @pytest.mark.book
 def test_every_claim_has_a_verdict_from_its_rule(book):
     """Each verdict in the built ledger is its rule evaluated on the owning chapter's recorded quantities."""

@@ -226,6 +226,89 @@ def test_ledger_reads_default_runs_and_lists_reader_pages(tmp_path, monkeypatch)
     assert "Pages built from other parameters" in ledger.markdown_table(items)
 
 
+CLAIMED = chapter("Claimed", """\
+    ```{code-cell} ipython3
+    :tags: [parameters]
+
+    q = 2.0
+    ```
+
+    ```{code-cell} ipython3
+    from rlbits import record
+    record("q", q)
+    record("verdict_C01", "holds")
+    ```
+
+    The quantity is {glue:text}`q`.
+    """)
+
+TABLE = chapter("Table", """\
+    ```{code-cell} ipython3
+    :tags: [remove-cell]
+
+    from rlbits import record
+    from rlbits.pipeline import ledger
+
+    first = ledger.read_json()[0]
+    record("first", f"{first.id}: {first.verdict} ({first.note})")
+    ```
+
+    {glue:text}`first`
+    """)
+
+CLAIMS = """\
+- id: C01
+  claim: q is large
+  source: [essay]
+  chapter: claimed
+  test:
+    uses: [q]
+    why: a fixture's threshold
+    rule:
+      - when: q > 1
+        verdict: holds
+        says: "q = {q} is above 1"
+      - verdict: does not hold
+        says: "q = {q} is not above 1"
+"""
+
+
+def test_the_pipeline_writes_the_ledger_between_the_chapters_and_the_back_matter(tmp_path):
+    root = make_book(tmp_path, {"claimed": CLAIMED, "backmatter/table": TABLE})
+    (root / "data").mkdir()
+    (root / "data/claims.yml").write_text(CLAIMS)
+    build = root / "_build"
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.splitlines()
+    at = [i for i, t in enumerate(lines) if "ledger: 1 claims, 1 with a verdict" in t]
+    assert at and "claimed.md: ok" in lines[at[0] - 1] and "table.md: ok" in lines[at[0] + 1], proc.stdout
+    ledger = json.loads((build / "results/ledger.json").read_text())
+    assert (ledger["C01"]["verdict"], ledger["C01"]["note"]) == ("holds", "q = 2.0 is above 1")
+    assert json.loads((build / "results/table.json").read_text()) == {"first": "C01: holds (q = 2.0 is above 1)"}
+
+    # the ledger is an input of the back matter (and the claims file of every chapter): an edited rule reaches the
+    # page in an incremental run
+    (root / "data/claims.yml").write_text(CLAIMS.replace("is above 1", "exceeds 1"))
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 0 and "table.md: ok in" in proc.stdout, proc.stdout
+    assert json.loads((build / "results/table.json").read_text()) == {"first": "C01: holds (q = 2.0 exceeds 1)"}
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 0 and proc.stdout.count(".md: unchanged, reused") == 2, proc.stdout
+
+    # a recorded verdict that disagrees with its rule fails the build, names the chapter and the rule, keeps the last
+    # ledger, and the back matter is not executed
+    written = (build / "results/ledger.json").read_bytes()
+    (root / "chapters/claimed.md").write_text(CLAIMED.replace('"verdict_C01", "holds"', '"verdict_C01", "does not hold"'))
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 1, proc.stdout
+    assert ("data/claims.yml: the claims ledger: ValueError: claimed recorded verdict_C01='does not hold' but the rule "
+            "of data/claims.yml gives 'holds'") in proc.stdout, proc.stdout
+    assert "back matter not executed (table): the claims ledger failed" in proc.stdout
+    assert "1 FAILED: data/claims.yml" in proc.stdout
+    assert (build / "results/ledger.json").read_bytes() == written
+
+
 # ------------------------------------------------------------------ issue 12 item 3: glue keys checked at run time
 
 

@@ -109,9 +109,9 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _results_fingerprint(build: Path, sources: list[Path]) -> str:
-    """What the back matter reads from the chapters before it: their results files and the benchmark's."""
+    """What the back matter reads from the chapters before it: their results files, the ledger and the benchmark's."""
     h = hashlib.sha256()
-    files = [build / "bench.json"]
+    files = [build / "bench.json", build / "results" / "ledger.json"]
     for s in sources:
         files += [build / "results" / f"{s.stem}.json", build / "results" / "default" / f"{s.stem}.json"]
     for f in files:
@@ -232,6 +232,12 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
                 log(f"  back matter not executed ({', '.join(Path(p).stem for p in back)}): it reads every "
                     f"chapter's results, and {len(failed)} chapter(s) failed in this build")
                 break
+            ledger_run = write_ledger(build, root, log)
+            if ledger_run is not None:
+                runs.append(ledger_run)
+                log(f"  back matter not executed ({', '.join(Path(p).stem for p in back)}): the claims ledger "
+                    "failed")
+                break
             all_chapters = [s for s in chapter_sources(root) if BACKMATTER not in s.as_posix()] if \
                 (root / "_toc.yml").exists() else chapters
             options = {"reuse": not force and all(r.cached for r in runs),
@@ -247,6 +253,26 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
             record_timing(build, f"wave{number}", time.perf_counter() - start, jobs=jobs,
                           executed=len(executed), reused=len(done) - len(executed))
     return runs
+
+
+def write_ledger(build: Path, root: Path, log=print) -> ChapterRun | None:
+    """Between the chapters and the back matter: ``results/ledger.json`` from the chapters' default results
+    (:func:`rlbits.pipeline.ledger.write`), when the book has ``data/claims.yml``. Returns a failed run (source: the
+    claims file) when a recorded verdict disagrees with its rule or a rule cannot be evaluated, else None."""
+    from rlbits.pipeline import ledger
+
+    claims = root / "data" / "claims.yml"
+    if not claims.exists():
+        return None
+    try:
+        items = ledger.write(build, claims)
+    except Exception as exc:  # a verdict that disagrees with its rule, a rule that cannot be evaluated, a bad file
+        error = f"{_rel(claims, root)}: the claims ledger: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        log(f"  ledger: FAILED\n    {error}")
+        return ChapterRun(source=claims, error=error)
+    have = sum(e.verdict is not None for e in items)
+    log(f"  ledger: {len(items)} claims, {have} with a verdict -> {_rel(build / 'results' / 'ledger.json', root)}")
+    return None
 
 
 def record_timing(build: Path, key: str, seconds: float, **extra) -> None:
