@@ -1,22 +1,33 @@
-"""The book as a whole: which chapters `_toc.yml` lists, executing them, and rendering the HTML strictly.
+"""The book as a whole: which chapters `_toc.yml` lists, executing them, the ledger, and rendering the HTML strictly.
 
-Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwise)::
+Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwise; the steps that write each file
+are walked through in :mod:`rlbits.pipeline`)::
 
+    OUT/_build/bench.json                the engine benchmark (``python -m rlbits bench``; the Performance page)
+    OUT/_build/bench_mlp_lm.json         chapter 14's training step, measured once per benchmark by the Performance
+                                         page (``rlbits.mlp_lm.step_throughput_once``)
     OUT/_build/notebooks/NAME.ipynb      executed, normalised notebooks (the last successful run of each)
     OUT/_build/results/NAME.json         each chapter's recorded results (name -> number or string); a reader run
                                          (``-p``) adds ``__overrides__``
     OUT/_build/results/default/NAME.json the last default run's results: what the claims ledger reads
-    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.pipeline.execute.cache_key``)
+    OUT/_build/results/ledger.json       the claims ledger, written after the chapters and before the back matter
+                                         (:func:`write_ledger`); the ledger page reads it
+    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.pipeline.execute.cache_key``;
+                                         ``cache/bench.json``: the benchmark's)
     OUT/_build/failed/NAME.ipynb         the executed notebook of a failed run, for inspection
     OUT/_build/logs/NAME.kernel.log      the kernel's own output (start-up notices, shutdown messages)
+    OUT/_build/tmp/                      scratch directories of runs in progress
     OUT/_build/execution.json            run time and status of every chapter's last execution
     OUT/_build/timing.json               wall-clock seconds of the benchmark, each wave and the render
     OUT/_build/src/                      the staged book: executed notebooks in place of the MyST files
     OUT/_build/html/                     the rendered book (replaced only by a successful render)
+    OUT/_build/render.log                the last render's full Sphinx output
+    OUT/_build/site_size.json            bytes of the rendered site and its parts (``rlbits.pipeline.sphinxext``)
+    OUT/_build/sweeps/                   ``python -m rlbits sweep`` (layout in ``rlbits.pipeline.sweep``)
 
 Rendering never executes anything: it reads the executed notebooks. Back-matter pages (``chapters/backmatter/``)
-are executed after every other chapter, because they read the other chapters' results, and not at all when a
-chapter failed in the same build.
+are executed after every other chapter and the ledger, because they read the other chapters' results, and not at all
+when a chapter or the ledger failed in the same build.
 """
 
 from __future__ import annotations
@@ -478,6 +489,8 @@ def render(build: Path, root: Path = ROOT, log=print, partial: bool = False, for
                 log("  " + p)
             return 1
         (new / ".rlbits-render-key").write_text(key + "\n")
+        if (new.parent / "site_size.json").exists():  # written beside html/ by the Sphinx extension
+            os.replace(new.parent / "site_size.json", build / "site_size.json")
         old = build / f"html.old.{os.getpid()}"
         if html.exists():
             os.replace(html, old)

@@ -173,10 +173,8 @@ def _bench(build_dir: Path, quick: bool, quiet: bool = False) -> int:
     import contextlib
     import io
 
-    try:
-        from rlbits.pipeline import bench
-    except ImportError:  # the engine benchmark arrives with the engine
-        return 0
+    from rlbits.pipeline import bench  # imported here: it loads numba and the engines, which other commands do not need
+
     if not quiet:
         return bench.main(build_dir, quick=quick)
     out = io.StringIO()
