@@ -299,7 +299,8 @@ def test_the_pipeline_writes_the_ledger_between_the_chapters_and_the_back_matter
     # a recorded verdict that disagrees with its rule fails the build, names the chapter and the rule, keeps the last
     # ledger, and the back matter is not executed
     written = (build / "results/ledger.json").read_bytes()
-    (root / "chapters/claimed.md").write_text(CLAIMED.replace('"verdict_C01", "holds"', '"verdict_C01", "does not hold"'))
+    disagreeing = CLAIMED.replace('"verdict_C01", "holds"', '"verdict_C01", "does not hold"')
+    (root / "chapters/claimed.md").write_text(disagreeing)
     proc = rl("run", "--root", root)
     assert proc.returncode == 1, proc.stdout
     assert ("data/claims.yml: the claims ledger: ValueError: claimed recorded verdict_C01='does not hold' but the rule "

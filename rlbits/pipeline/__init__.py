@@ -39,14 +39,15 @@ unless ``--out`` says otherwise); each step reuses its last result when its inpu
 
    After the wave, :func:`.book._write_execution_table` updates ``execution.json`` and :func:`.book.record_timing`
    ``timing.json``.
-4. **Ledger.** :func:`.book.write_ledger` calls :func:`.ledger.write`: every claim's rule of ``data/claims.yml``
-   (:mod:`rlbits.verdicts`) is evaluated on ``results/default/*.json`` into ``results/ledger.json``. A chapter whose
-   recorded verdict disagrees with its rule fails the build here, and the back matter is not executed.
-5. **Back matter** (wave 2: ``chapters/backmatter/``), only when every chapter succeeded. Its cache key adds
-   :func:`.book._results_fingerprint` (every chapter's results, ``ledger.json``, ``bench.json``), so it re-runs
-   whenever what it reads changed. The claims ledger page lays out ``ledger.json`` (:func:`.ledger.read_json`); the
-   Performance page reads ``bench.json`` and measures into ``bench_mlp_lm.json``; the Reproducibility page reads
-   ``execution.json`` and ``timing.json`` (:mod:`.environment`).
+4. **Ledger** (in every run that goes on to the back matter). :func:`.book.write_ledger` calls
+   :func:`.ledger.write`: every claim's rule of ``data/claims.yml`` (:mod:`rlbits.verdicts`) is evaluated on
+   ``results/default/*.json`` into ``results/ledger.json``. A chapter whose recorded verdict disagrees with its rule
+   fails the build here, and the back matter is not executed.
+5. **Back matter** (wave 2: ``chapters/backmatter/``), only when every chapter and the ledger succeeded. Its cache
+   key adds :func:`.book._results_fingerprint` (every chapter's results, ``ledger.json``, ``bench.json``), so it
+   re-runs whenever what it reads changed. The claims ledger page lays out ``ledger.json``
+   (:func:`.ledger.read_json`); the Performance page reads ``bench.json`` and measures into ``bench_mlp_lm.json``;
+   the Reproducibility page reads ``execution.json`` and ``timing.json`` (:mod:`.environment`).
 6. **Render.** :func:`.book.render` stages the book in ``src/`` (:func:`.book.stage`: executed notebooks in place of
    the MyST files, a download box, a map from cells to MyST lines), skips the render when the staged tree is
    unchanged (:func:`.book._tree_key`), and runs ``jupyter-book build --warningiserror --nitpick`` into
@@ -56,9 +57,10 @@ unless ``--out`` says otherwise); each step reuses its last result when its inpu
    ``html/``, with the size of the site in ``site_size.json``; a failed one leaves the last good ``html/``.
 
 ``python -m rlbits run`` is steps 2-5 (every page when none is named; else the pages named, plus the back matter
-if it was already executed into this build), ``render`` is step 6 and ``bench`` step 1. ``python -m rlbits sweep`` (:mod:`.sweep`) runs
-:func:`.execute.execute_chapter` once per parameter setting on Dask workers, into ``sweeps/<chapter>/<point>/``,
-with one table per sweep (``sweeps/<name>.csv``, ``.json``) and ``sweeps/last-sweep.json``.
+if it was already executed into this build), ``render`` is step 6 and ``bench`` step 1. ``python -m rlbits sweep``
+(:mod:`.sweep`) runs :func:`.execute.execute_chapter` once per parameter setting on Dask workers, into
+``sweeps/<chapter>/<point>/``, with one table per sweep (``sweeps/<name>.csv``, ``.json``) and
+``sweeps/last-sweep.json``.
 
 ``_build/`` at a glance: ``bench.json``, ``bench_mlp_lm.json``, ``notebooks/``, ``results/`` (with ``default/`` and
 ``ledger.json``; a chapter may therefore not be named ``ledger``), ``cache/``, ``logs/``, ``failed/``, ``tmp/``,

@@ -12,7 +12,7 @@ are walked through in :mod:`rlbits.pipeline`)::
     OUT/_build/results/default/NAME.json the last default run's results: what the claims ledger reads
     OUT/_build/results/ledger.json       the claims ledger, written after the chapters and before the back matter
                                          (:func:`write_ledger`); the ledger page reads it
-    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.pipeline.execute.cache_key``;
+    OUT/_build/cache/NAME.json           the cache key of the notebook in place (``execute.cache_key``;
                                          ``cache/bench.json``: the benchmark's)
     OUT/_build/failed/NAME.ipynb         the executed notebook of a failed run, for inspection
     OUT/_build/logs/NAME.kernel.log      the kernel's own output (start-up notices, shutdown messages)
@@ -219,8 +219,9 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
 
     Unless ``force`` (or the environment variable ``CI``), a chapter whose source, ``rlbits`` sources,
     requirements and parameters are unchanged since its last successful run into ``build`` is reused; the back
-    matter re-runs when any chapter before it executed or its inputs changed. When a chapter fails, the back matter
-    is not executed (it would read that chapter's stale results). With ``progress`` (a terminal), a status line
+    matter re-runs when any chapter before it executed or its inputs changed. Between the chapters and the back
+    matter, :func:`write_ledger` writes ``results/ledger.json``. When a chapter or the ledger fails, the back matter
+    is not executed (it would read stale results). With ``progress`` (a terminal), a status line
     names the chapters running. Raises :class:`Interrupted` on SIGINT.
     """
     force = force or bool(os.environ.get("CI"))

@@ -4,7 +4,7 @@
     python -m rlbits run chapters/06_the_sky_is.md -p V 1000   execute one chapter with overrides
     python -m rlbits render                             render from the already executed notebooks
     python -m rlbits bench                              the engine benchmark -> _build/bench.json
-    python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (see rlbits.pipeline.sweep)
+    python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (rlbits.pipeline.sweep)
 
 Builds are incremental: a chapter (the benchmark, the render) whose inputs did not change since its last
 successful run is reused. ``--force`` re-executes everything; with the environment variable CI set, every build
