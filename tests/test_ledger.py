@@ -50,24 +50,6 @@ def test_entries_join_results_and_flag_missing_verdicts():
         ledger.entries(claims, results_of)
 
 
-def test_every_claim_has_a_rule_or_a_declared_status():
-    for c in ledger.load_claims():
-        assert ("test" in c) != ("status" in c), f"{c['id']}: needs exactly one of a rule (test) or a declared status"
-
-
-def test_a_recorded_verdict_that_disagrees_with_the_rule_is_refused():
-    claim = {"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a",
-             "test": {"uses": ["q"], "why": "w", "rule": [{"when": "q > 1", "verdict": "holds", "says": "q = {q}"},
-                                                          {"verdict": "does not hold", "says": "q = {q}"}]}}
-    res = {"q": 0.5, "verdict_C01": "does not hold"}
-    items = ledger.entries([claim], lambda stem: res)
-    assert (items[0].verdict, items[0].quantity, items[0].value, items[0].note) == ("does not hold", "q", 0.5, "q = 0.5")
-    assert "`q > 1` → *holds*" in items[0].rule
-    res["verdict_C01"] = "holds"
-    with pytest.raises(ValueError, match="rule of data/claims.yml gives 'does not hold'"):
-        ledger.entries([claim], lambda stem: res)
-
-
 def test_the_pipeline_writes_the_ledger_and_the_page_reads_it_back(tmp_path):
     """ledger.write (the pipeline's step) evaluates every rule on the default results; read_json (the ledger page)
     gives back the same entries; a disagreeing verdict writes nothing."""
@@ -91,6 +73,24 @@ def test_the_pipeline_writes_the_ledger_and_the_page_reads_it_back(tmp_path):
     with pytest.raises(ValueError, match="gives 'does not hold'"):
         ledger.write(build, claims)
     assert (build / "results" / "ledger.json").read_bytes() == written
+
+
+def test_every_claim_has_a_rule_or_a_declared_status():
+    for c in ledger.load_claims():
+        assert ("test" in c) != ("status" in c), f"{c['id']}: needs exactly one of a rule (test) or a declared status"
+
+
+def test_a_recorded_verdict_that_disagrees_with_the_rule_is_refused():
+    claim = {"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a",
+             "test": {"uses": ["q"], "why": "w", "rule": [{"when": "q > 1", "verdict": "holds", "says": "q = {q}"},
+                                                          {"verdict": "does not hold", "says": "q = {q}"}]}}
+    res = {"q": 0.5, "verdict_C01": "does not hold"}
+    items = ledger.entries([claim], lambda stem: res)
+    assert (items[0].verdict, items[0].quantity, items[0].value, items[0].note) == ("does not hold", "q", 0.5, "q = 0.5")
+    assert "`q > 1` → *holds*" in items[0].rule
+    res["verdict_C01"] = "holds"
+    with pytest.raises(ValueError, match="rule of data/claims.yml gives 'does not hold'"):
+        ledger.entries([claim], lambda stem: res)
 
 
 @pytest.mark.book
