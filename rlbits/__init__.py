@@ -21,12 +21,13 @@ Networks on real text
     :mod:`rlbits.mlp_lm` (an MLP language model with hand-written gradients and its FLOP count),
     :mod:`rlbits.textlearn` (SL, REINFORCE and distillation on text; ch. 14)
 Experiments' accounting
-    :mod:`rlbits.compute` (FLOPs and where compute goes; ch. 5), :mod:`rlbits.bench` (the engine benchmark)
-Plotting, results and the ledger
-    :mod:`rlbits.plotting`, :mod:`rlbits.results` (``record``), :mod:`rlbits.verdicts` (``decide``: verdicts from rules), :mod:`rlbits.validate`,
-    :mod:`rlbits.ledger`, :mod:`rlbits.environment`
-The pipeline (``python -m rlbits``)
-    :mod:`rlbits.execute` (one chapter), :mod:`rlbits.book` (the book), :mod:`rlbits.cli`
+    :mod:`rlbits.compute` (FLOPs and where compute goes; ch. 5)
+What every chapter imports
+    :func:`setup_chapter` (below), :mod:`rlbits.plotting`, :mod:`rlbits.results` (``record``),
+    :mod:`rlbits.verdicts` (``decide``: verdicts from rules), :mod:`rlbits.validate`
+The pipeline (``python -m rlbits``), which no chapter imports
+    :mod:`rlbits.pipeline`: executing chapters, the claims ledger, the benchmark, rendering (its docstring walks
+    through a build)
 """
 
 __version__ = "0.1.0"

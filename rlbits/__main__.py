@@ -1,5 +1,5 @@
 import sys
 
-from rlbits.cli import main
+from rlbits.pipeline.cli import main
 
 sys.exit(main())

@@ -7,7 +7,7 @@ so a figure ``w`` inches wide is ``96 w`` CSS pixels wide before the page scales
 is ``4 s / 3`` pixels at that size.
 
 Legibility is a contract between this module and the book's CSS (``_static/rlbits.css``) and Sphinx extension
-(:mod:`rlbits.sphinxext`):
+(:mod:`rlbits.pipeline.sphinxext`):
 
 * the default figure (``FIGSIZE``, text at ``FONT_PT``) shown at the width of a phone's text column
   (``PHONE_COLUMN_PX``) still draws its smallest text at ``MIN_TEXT_PX`` or more;

@@ -1,8 +1,10 @@
 """Recording results: one call puts a number into the prose (myst-nb glue) and into the results file.
 
-The pipeline (:mod:`rlbits.execute`) reads every glued scalar back out of the executed notebook and writes
-``_build/results/<chapter>.json``; tests and the claims ledger read that file. So a number in the prose, the
-number the tests check and the number in the ledger are one and the same object.
+The pipeline (:mod:`rlbits.pipeline`; :func:`rlbits.pipeline.execute.extract_results`) reads every glued scalar back
+out of the executed notebook and writes ``_build/results/<chapter>.json`` (and, for a default run,
+``_build/results/default/<chapter>.json``); tests read the first, the claims ledger the second. So a number in the
+prose, the number the tests check and the number in the ledger are one and the same object. Chapters import this
+module (through ``rlbits.record``), which is why it is not in the pipeline subpackage.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from rlbits import bench, learners
+from rlbits import learners
+from rlbits.pipeline import bench
 from rlbits import reference as ref
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from conftest import ROOT
-from rlbits.book import chapter_sources, toc_files
+from rlbits.pipeline.book import chapter_sources, toc_files
 
 pytestmark = pytest.mark.book
 

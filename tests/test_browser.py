@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from rlbits.book import toc_files
+from rlbits.pipeline.book import toc_files
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from rlbits import ledger
+from rlbits.pipeline import ledger
 from rlbits.results import VERDICTS
 
 
@@ -48,6 +48,31 @@ def test_entries_join_results_and_flag_missing_verdicts():
     fake["a"]["verdict_C01"] = "sort of"
     with pytest.raises(ValueError, match="sort of"):
         ledger.entries(claims, results_of)
+
+
+def test_the_pipeline_writes_the_ledger_and_the_page_reads_it_back(tmp_path):
+    """ledger.write (the pipeline's step) evaluates every rule on the default results; read_json (the ledger page)
+    gives back the same entries; a disagreeing verdict writes nothing."""
+    claims = tmp_path / "claims.yml"
+    claims.write_text(yaml.safe_dump([
+        {"id": "C01", "claim": "x", "source": ["essay"], "chapter": "a",
+         "test": {"uses": ["q"], "why": "w", "rule": [{"when": "q > 1", "verdict": "holds", "says": "q = {q}"},
+                                                       {"verdict": "does not hold", "says": "q = {q}"}]}},
+        {"id": "C02", "claim": "y", "source": ["book"], "chapter": "b", "status": "discussed, not testable",
+         "because": "a value judgement"}]))
+    build = tmp_path / "_build"
+    (build / "results" / "default").mkdir(parents=True)
+    (build / "results" / "default" / "a.json").write_text(json.dumps({"q": 0.5, "verdict_C01": "does not hold"}))
+    with pytest.raises(FileNotFoundError, match="the pipeline writes it"):
+        ledger.read_json(build / "results" / "ledger.json")
+    items = ledger.write(build, claims)
+    assert [(e.id, e.verdict, e.note) for e in items] == [("C01", "does not hold", "q = 0.5"), ("C02", None, "")]
+    assert ledger.read_json(build / "results" / "ledger.json") == items
+    written = (build / "results" / "ledger.json").read_bytes()
+    (build / "results" / "default" / "a.json").write_text(json.dumps({"q": 0.5, "verdict_C01": "holds"}))
+    with pytest.raises(ValueError, match="gives 'does not hold'"):
+        ledger.write(build, claims)
+    assert (build / "results" / "ledger.json").read_bytes() == written
 
 
 def test_every_claim_has_a_rule_or_a_declared_status():

@@ -94,7 +94,7 @@ def test_every_verdicts_section_has_its_label():
 
 
 def test_ledger_links_to_the_verdicts_section():
-    from rlbits import ledger
+    from rlbits.pipeline import ledger
 
     assert ledger.chapter_link("06_the_sky_is") == "{ref}`Ch. 6 <ch06-verdicts>`"
     # a chapter without a Verdicts section (chapter 7 owns no claim) is linked at its top

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, run_rlbits
 from conftest import myst_chapter as chapter
-from rlbits.execute import code_cell_lines
+from rlbits.pipeline.execute import code_cell_lines
 
 GOOD = chapter("Good", """\
     ```{code-cell} ipython3
@@ -102,6 +102,7 @@ def test_small_book_renders_strictly_and_catches_missing_glue(tmp_path):
     assert proc.returncode == 0, proc.stdout
     html = (root / "_build/html/chapters/a_good.html").read_text()
     assert 'The total is <span class="pasted-text">6</span>' in html
+    assert json.loads((root / "_build/site_size.json").read_text())  # the Sphinx extension's report, kept
     # a glue key the chapter never recorded fails the run itself, naming the line (issue 12 item 3)
     bad = GOOD + "\nMissing: {glue:text}`nope`.\n"
     (root / "chapters/a_good.md").write_text(bad)

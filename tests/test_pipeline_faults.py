@@ -63,7 +63,7 @@ SUMMARY = chapter("Summary", """\
     :tags: [remove-cell]
 
     from rlbits import record
-    from rlbits.ledger import default_results, reader_runs
+    from rlbits.pipeline.ledger import default_results, reader_runs
 
     total = record("good_total", default_results("a_good")["total"])
     readers = record("readers", str(reader_runs()))
@@ -114,7 +114,7 @@ TAGGED = chapter("Tagged", """\
 
 
 def test_error_line_of_a_cell_with_tags_option_lines(tmp_path):
-    from rlbits.execute import code_cell_lines
+    from rlbits.pipeline.execute import code_cell_lines
 
     text = TAGGED.splitlines()
     assert [text[i - 1] for i in code_cell_lines(TAGGED)] == ["x = 1", "y = 2"]
@@ -129,7 +129,7 @@ def test_code_cell_lines_match_jupytext_on_every_chapter():
     """The first source line of every code cell of the real book, as jupytext reads it."""
     import jupytext
 
-    from rlbits.execute import code_cell_lines
+    from rlbits.pipeline.execute import code_cell_lines
 
     for md in sorted((ROOT / "chapters").rglob("*.md")):
         text = md.read_text()
@@ -207,7 +207,7 @@ def test_reader_runs_are_marked_and_do_not_reach_the_ledger(tmp_path):
 
 
 def test_ledger_reads_default_runs_and_lists_reader_pages(tmp_path, monkeypatch):
-    from rlbits import ledger
+    from rlbits.pipeline import ledger
 
     res = tmp_path / "_build" / "results"
     (res / "default").mkdir(parents=True)
@@ -227,11 +227,95 @@ def test_ledger_reads_default_runs_and_lists_reader_pages(tmp_path, monkeypatch)
     assert "Pages built from other parameters" in ledger.markdown_table(items)
 
 
+CLAIMED = chapter("Claimed", """\
+    ```{code-cell} ipython3
+    :tags: [parameters]
+
+    q = 2.0
+    ```
+
+    ```{code-cell} ipython3
+    from rlbits import record
+    record("q", q)
+    record("verdict_C01", "holds")
+    ```
+
+    The quantity is {glue:text}`q`.
+    """)
+
+TABLE = chapter("Table", """\
+    ```{code-cell} ipython3
+    :tags: [remove-cell]
+
+    from rlbits import record
+    from rlbits.pipeline import ledger
+
+    first = ledger.read_json()[0]
+    record("first", f"{first.id}: {first.verdict} ({first.note})")
+    ```
+
+    {glue:text}`first`
+    """)
+
+CLAIMS = """\
+- id: C01
+  claim: q is large
+  source: [essay]
+  chapter: claimed
+  test:
+    uses: [q]
+    why: a fixture's threshold
+    rule:
+      - when: q > 1
+        verdict: holds
+        says: "q = {q} is above 1"
+      - verdict: does not hold
+        says: "q = {q} is not above 1"
+"""
+
+
+def test_the_pipeline_writes_the_ledger_between_the_chapters_and_the_back_matter(tmp_path):
+    root = make_book(tmp_path, {"claimed": CLAIMED, "backmatter/table": TABLE})
+    (root / "data").mkdir()
+    (root / "data/claims.yml").write_text(CLAIMS)
+    build = root / "_build"
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.splitlines()
+    at = [i for i, t in enumerate(lines) if "ledger: 1 claims, 1 with a verdict" in t]
+    assert at and "claimed.md: ok" in lines[at[0] - 1] and "table.md: ok" in lines[at[0] + 1], proc.stdout
+    ledger = json.loads((build / "results/ledger.json").read_text())
+    assert (ledger["C01"]["verdict"], ledger["C01"]["note"]) == ("holds", "q = 2.0 is above 1")
+    assert json.loads((build / "results/table.json").read_text()) == {"first": "C01: holds (q = 2.0 is above 1)"}
+
+    # the ledger is an input of the back matter (and the claims file of every chapter): an edited rule reaches the
+    # page in an incremental run
+    (root / "data/claims.yml").write_text(CLAIMS.replace("is above 1", "exceeds 1"))
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 0 and "table.md: ok in" in proc.stdout, proc.stdout
+    assert json.loads((build / "results/table.json").read_text()) == {"first": "C01: holds (q = 2.0 exceeds 1)"}
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 0 and proc.stdout.count(".md: unchanged, reused") == 2, proc.stdout
+
+    # a recorded verdict that disagrees with its rule fails the build, names the chapter and the rule, keeps the last
+    # ledger, and the back matter is not executed
+    written = (build / "results/ledger.json").read_bytes()
+    disagreeing = CLAIMED.replace('"verdict_C01", "holds"', '"verdict_C01", "does not hold"')
+    (root / "chapters/claimed.md").write_text(disagreeing)
+    proc = rl("run", "--root", root)
+    assert proc.returncode == 1, proc.stdout
+    assert ("data/claims.yml: the claims ledger: ValueError: claimed recorded verdict_C01='does not hold' but the rule "
+            "of data/claims.yml gives 'holds'") in proc.stdout, proc.stdout
+    assert "back matter not executed (table): the claims ledger failed" in proc.stdout
+    assert "1 FAILED: data/claims.yml" in proc.stdout
+    assert (build / "results/ledger.json").read_bytes() == written
+
+
 # ------------------------------------------------------------------ issue 12 item 3: glue keys checked at run time
 
 
 def test_glue_references_of_every_form_are_checked():
-    from rlbits.execute import glue_references
+    from rlbits.pipeline.execute import glue_references
 
     text = textwrap.dedent("""\
         A {glue:text}`a:.2f`, {glue}`b`, {glue:md}`c` and {glue:text}`other_doc::d`.
@@ -363,8 +447,8 @@ def test_sigint_stops_cleanly_with_one_line(tmp_path, target):
 WRITER = """
 import sys
 from pathlib import Path
-from rlbits import book
-from rlbits.execute import ChapterRun
+from rlbits.pipeline import book
+from rlbits.pipeline.execute import ChapterRun
 build, tag = Path(sys.argv[1]), sys.argv[2]
 for i in range(60):
     book._write_execution_table(build, [ChapterRun(source=Path(f"/x/{tag}{i}.md"), seconds=1.0)], Path("/x"))
@@ -455,7 +539,7 @@ def test_quiet_incremental_builds(tmp_path):
 
 
 def test_benchmark_is_timed_and_reused_when_unchanged(tmp_path, monkeypatch, capsys):
-    from rlbits import cli
+    from rlbits.pipeline import cli
 
     calls = []
 
@@ -476,7 +560,7 @@ def test_benchmark_is_timed_and_reused_when_unchanged(tmp_path, monkeypatch, cap
 
 
 def test_numba_is_a_key_package():
-    from rlbits import environment
+    from rlbits.pipeline import environment
 
     assert "numba" in environment.KEY_PACKAGES
 

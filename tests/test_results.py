@@ -5,7 +5,7 @@ import pytest
 
 from rlbits import record
 from rlbits.results import recorded
-from rlbits.execute import extract_results
+from rlbits.pipeline.execute import extract_results
 
 
 def test_record_converts_numpy_scalars(capsys):

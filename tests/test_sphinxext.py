@@ -1,11 +1,11 @@
-"""Unit tests of rlbits.sphinxext: the author-year bibliography, figure widths, and pruning of the built site."""
+"""Unit tests of rlbits.pipeline.sphinxext: the author-year bibliography, figure widths, and pruning of the built site."""
 
 from pathlib import Path
 
 import pytest
 from pybtex.database import Entry, Person, parse_file
 
-from rlbits import sphinxext
+from rlbits.pipeline import sphinxext
 from rlbits.plotting import MIN_TEXT_PX
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,8 +20,8 @@ import pytest
 from conftest import ROOT, run_rlbits
 from conftest import myst_chapter as chapter
 from test_pipeline import make_book
-from rlbits.execute import glue_references
-from rlbits.sweep import COST, SWEEPS, SweepError, estimated_seconds, parse_grid, point_id
+from rlbits.pipeline.execute import glue_references
+from rlbits.pipeline.sweep import COST, SWEEPS, SweepError, estimated_seconds, parse_grid, point_id
 
 
 # n = 1 leaves a glue key of the prose unrecorded, n = 2 fails an assertion, n >= 3 runs clean

@@ -75,7 +75,7 @@ def test_no_chapter_types_a_verdict():
     """Verdicts come from rules: no chapter calls the removed ``verdict(...)`` or records a ``verdict_`` key itself."""
     import re
 
-    from rlbits.book import ROOT
+    from rlbits.pipeline.book import ROOT
 
     for md in sorted((ROOT / "chapters").rglob("*.md")):
         text = md.read_text()

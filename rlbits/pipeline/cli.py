@@ -4,7 +4,7 @@
     python -m rlbits run chapters/06_the_sky_is.md -p V 1000   execute one chapter with overrides
     python -m rlbits render                             render from the already executed notebooks
     python -m rlbits bench                              the engine benchmark -> _build/bench.json
-    python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (see rlbits.sweep)
+    python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (rlbits.pipeline.sweep)
 
 Builds are incremental: a chapter (the benchmark, the render) whose inputs did not change since its last
 successful run is reused. ``--force`` re-executes everything; with the environment variable CI set, every build
@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from rlbits import book
+from rlbits.pipeline import book
 
 
 def _value(text: str):
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller workloads (for tests)")
     common(bench)
 
-    from rlbits import sweep
+    from rlbits.pipeline import sweep
     sweep.add_arguments(sub.add_parser("sweep", help="execute a chapter over a grid of parameter settings, on Dask"))
     common(sub.choices["sweep"])
     return p
@@ -90,7 +90,7 @@ def _main(args, root: Path, build_dir: Path) -> int:
     if args.command == "render":
         return book.render(build_dir, root, partial=args.partial, force=args.force)
     if args.command == "sweep":
-        from rlbits import sweep
+        from rlbits.pipeline import sweep
         return sweep.main(args, build_dir, root)
     if args.command == "bench":
         return _bench(build_dir, args.quick)
@@ -141,10 +141,10 @@ def _execute(sources, build_dir, jobs, params, root, force=False) -> int:
 def _bench_key(root: Path) -> str:
     import platform
 
-    from rlbits.execute import cache_key
+    from rlbits.pipeline.execute import cache_key
 
     machine = f"{platform.node()}|{platform.machine()}|{platform.processor()}|{os.cpu_count()}"
-    return cache_key("bench", {}, root, extra=machine)
+    return cache_key("bench", {}, root, extra=machine, inputs=("requirements.txt",))
 
 
 def _bench_if_changed(build_dir: Path, root: Path, force: bool) -> int:
@@ -152,7 +152,7 @@ def _bench_if_changed(build_dir: Path, root: Path, force: bool) -> int:
     import json
     import time
 
-    from rlbits.execute import atomic_write
+    from rlbits.pipeline.execute import atomic_write
 
     key = _bench_key(root)
     stamp = build_dir / "cache" / "bench.json"
@@ -173,10 +173,8 @@ def _bench(build_dir: Path, quick: bool, quiet: bool = False) -> int:
     import contextlib
     import io
 
-    try:
-        from rlbits import bench
-    except ImportError:  # the engine benchmark arrives with the engine
-        return 0
+    from rlbits.pipeline import bench  # imported here: it loads numba and the engines, which other commands do not need
+
     if not quiet:
         return bench.main(build_dir, quick=quick)
     out = io.StringIO()

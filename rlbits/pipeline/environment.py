@@ -9,7 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from rlbits.book import ROOT, is_notebook, toc_files
+from rlbits.pipeline.book import ROOT, is_notebook, toc_files
 from rlbits.results import build_dir
 
 #: The packages whose versions decide the book's numbers and rendering.

@@ -1,8 +1,14 @@
-"""The claims ledger (back matter): every claim of ``data/claims.yml`` with the verdict its chapter recorded.
+"""The claims ledger: every claim of ``data/claims.yml`` with the verdict its rule gives on its chapter's results.
 
 Each claim's rule (``data/claims.yml``, see :mod:`rlbits.verdicts`) is evaluated here on the owning chapter's results
 file; a chapter that recorded a different verdict (with :func:`rlbits.decide`) is an error. Nothing in the ledger
 is typed by hand.
+
+The pipeline calls :func:`write` after executing the chapters and before the back matter
+(:func:`rlbits.pipeline.book.execute_all`): it writes ``_build/results/ledger.json``, or fails the build when a
+chapter's recorded verdict disagrees with its rule (and then the back matter is not executed). The ledger page
+(``chapters/backmatter/claims_ledger.md``) only reads that file (:func:`read_json`) and lays it out
+(:func:`markdown_table`); ``ledger.json`` is part of the back matter's cache key, so the page follows every change.
 
 The ledger takes verdicts only from *default* runs: it reads ``_build/results/default/<chapter>.json``, which the
 pipeline writes only when a chapter runs at its default parameters, so a reader run (``run -p ...``) never changes a
@@ -18,10 +24,10 @@ from pathlib import Path
 import yaml
 
 from rlbits import verdicts
-from rlbits.execute import OVERRIDES_KEY
+from rlbits.pipeline.execute import OVERRIDES_KEY, atomic_write
 from rlbits.results import VERDICTS, build_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -39,9 +45,9 @@ class Entry:
     reader_run: str = ""
 
 
-def default_results(stem: str) -> dict:
-    """The results of chapter ``stem``'s last default run in this build (never a reader run's)."""
-    base = build_dir() / "results"
+def default_results(stem: str, build: Path | None = None) -> dict:
+    """The results of chapter ``stem``'s last default run in ``build`` (default: this build; never a reader run's)."""
+    base = Path(build or build_dir()) / "results"
     path = base / "default" / f"{stem}.json"
     if not path.exists():
         path = base / f"{stem}.json"  # a build made before default runs were kept apart
@@ -53,10 +59,11 @@ def default_results(stem: str) -> dict:
     return data
 
 
-def reader_runs() -> dict[str, str]:
-    """``stem -> "name = value, ..."`` for each chapter whose page was built from overrides in this build."""
+def reader_runs(build: Path | None = None) -> dict[str, str]:
+    """``stem -> "name = value, ..."`` for each chapter whose page was built from overrides in ``build`` (default:
+    this build)."""
     out = {}
-    for path in sorted((build_dir() / "results").glob("*.json")):
+    for path in sorted((Path(build or build_dir()) / "results").glob("*.json")):
         try:
             data = json.loads(path.read_text())
         except ValueError:
@@ -81,10 +88,12 @@ def load_claims(path: Path | None = None) -> list[dict]:
     return claims
 
 
-def entries(claims: list[dict] | None = None, results_of=default_results) -> list[Entry]:
-    """One ledger entry per claim, from the owning chapter's default-run results (verdict ``None`` if absent)."""
+def entries(claims: list[dict] | None = None, results_of=None, build: Path | None = None) -> list[Entry]:
+    """One ledger entry per claim, from the owning chapter's default-run results in ``build`` (verdict ``None`` if
+    absent), or from ``results_of(stem)`` when given (tests)."""
     out = []
-    readers = reader_runs() if results_of is default_results else {}
+    readers = reader_runs(build) if results_of is None else {}
+    results_of = results_of or (lambda stem: default_results(stem, build))
     cache: dict[str, dict] = {}
     for c in claims or load_claims():
         stem = c["chapter"]
@@ -113,12 +122,29 @@ def entries(claims: list[dict] | None = None, results_of=default_results) -> lis
 
 
 def write_json(items: list[Entry], path: Path | None = None) -> Path:
-    """``_build/results/ledger.json``: claim id -> verdict, chapter, quantity (name and value), note."""
+    """``_build/results/ledger.json``: claim id -> verdict, chapter, quantity (name and value), note, rule."""
     path = Path(path or build_dir() / "results" / "ledger.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {e.id: {k: v for k, v in asdict(e).items() if k != "id"} for e in items}
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def write(build: Path, claims_path: Path | None = None) -> list[Entry]:
+    """The pipeline's ledger step: evaluate every claim's rule on the default results in ``build`` and write
+    ``build/results/ledger.json``. Raises (and writes nothing) when a chapter's recorded verdict disagrees with its
+    rule or a rule cannot be evaluated on what the chapter recorded."""
+    items = entries(load_claims(claims_path), build=build)
+    write_json(items, Path(build) / "results" / "ledger.json")
+    return items
+
+
+def read_json(path: Path | None = None) -> list[Entry]:
+    """The ledger the pipeline wrote for this build (:func:`write`), one entry per claim in claim-id order."""
+    path = Path(path or build_dir() / "results" / "ledger.json")
+    if not path.exists():
+        raise FileNotFoundError(f"no claims ledger at {path}: the pipeline writes it after executing the chapters, "
+                                "before the back matter (`python -m rlbits build`, or `run` with the back matter)")
+    return [Entry(id=cid, **row) for cid, row in json.loads(path.read_text()).items()]
 
 
 def _fmt(value) -> str:

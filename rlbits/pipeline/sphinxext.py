@@ -1,5 +1,5 @@
 """The book's Sphinx extension (listed in ``_config.yml`` under ``sphinx: extra_extensions``): what Jupyter Book
-and its theme do not do on their own. Used by the render step of every build (:mod:`rlbits.book`); no chapter
+and its theme do not do on their own. Used by the render step of every build (:mod:`rlbits.pipeline.book`); no chapter
 imports it.
 
 * **Bibliography** (back matter, References): the style ``rlbits_author_year`` labels every entry the way the text

@@ -10,8 +10,8 @@ list of lists (``-p V_grid "[[10, 100, 1000], [10, 1000, 100000]]"``). The grid 
 order the ``-p`` options are given (the first varies slowest). ``--declared`` runs the settings a chapter declares
 in its YAML front matter instead (``rlbits: settings: [{p: 0.3}, {p: 1.0e-3, n_runs: 100}]``).
 
-Every setting is a *point*, executed by :func:`rlbits.execute.execute_chapter` in a fresh Jupyter kernel on a Dask
-worker (an embedded ``LocalCluster`` of ``--jobs`` single-threaded worker processes, or the cluster at
+Every setting is a *point*, executed by :func:`rlbits.pipeline.execute.execute_chapter` in a fresh Jupyter kernel on a
+Dask worker (an embedded ``LocalCluster`` of ``--jobs`` single-threaded worker processes, or the cluster at
 ``--scheduler``), so its results do not depend on which or how many points run beside it. A point fails on a cell
 error (a failed assertion included) and on a glue key the prose refers to that the run did not record; a failed
 point is reported with its parameters and its ``chapters/<file>.md:<line>`` and does not stop the others. The exit
@@ -54,7 +54,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from rlbits.execute import execute_chapter, parameter_names
+from rlbits.pipeline.execute import execute_chapter, parameter_names
 
 SWEEPS = "sweeps"
 COST = "point.json"  #: in each point's directory: the seconds it took, for ordering the next sweep
@@ -158,7 +158,7 @@ def plan(args, root: Path) -> list[dict]:
     if args.declared:
         if args.parameter or args.name:
             raise SweepError("--declared runs the chapters' declared settings; it takes no -p and no --name")
-        from rlbits.book import chapter_sources
+        from rlbits.pipeline.book import chapter_sources
         named = bool(sources)
         plans = []
         for source in sources or chapter_sources(root):
@@ -255,11 +255,11 @@ def cluster(scheduler: str | None, jobs: int):
 
 
 def _check_workers(client) -> None:
-    """Refuse a scheduler or workers that cannot import rlbits.sweep; warn about any that import another copy."""
+    """Refuse a scheduler or workers that cannot import rlbits.pipeline.sweep; warn about any importing another copy."""
     def where():  # runs on the scheduler and on each worker (pickled by value)
         import importlib.util
         try:
-            spec = importlib.util.find_spec("rlbits.sweep")
+            spec = importlib.util.find_spec("rlbits.pipeline.sweep")
         except ImportError:
             spec = None
         return spec.origin if spec else None
@@ -269,8 +269,8 @@ def _check_workers(client) -> None:
              **{f"worker {w}": origin for w, origin in client.run(where).items()}}
     for who, origin in found.items():
         if origin is None:
-            raise SweepError(f"{who} cannot import rlbits.sweep: start it from the book's root with the book's "
-                             f"Python and PYTHONPATH set to the root (see README, 'Sweeping a chapter')")
+            raise SweepError(f"{who} cannot import rlbits.pipeline.sweep: start it from the book's root with the "
+                             f"book's Python and PYTHONPATH set to the root (see README, 'Sweeping a chapter')")
         if str(Path(origin).resolve()) != ours:
             print(f"warning: {who} imports rlbits from {Path(origin).parent}, this command from {Path(ours).parent}")
 

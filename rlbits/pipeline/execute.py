@@ -4,7 +4,7 @@ Steps for a chapter ``chapters/NAME.md``:
 
 1. jupytext reads the MyST file into a notebook;
 2. ``-p NAME VALUE`` overrides are checked against the names in the cell tagged ``parameters``;
-3. papermill runs it in a fresh kernel (over IPC, quiet, dying with its parent: :mod:`rlbits.kernels`) with the
+3. papermill runs it in a fresh kernel (over IPC, quiet, dying with its parent: :mod:`rlbits.pipeline.kernels`) with the
    repository root as working directory, into a scratch directory;
 4. the executed notebook is normalised (fixed cell ids, no timestamps or durations) so that two runs of the same
    commit give byte-identical files, and every glue key the text refers to must have been recorded;
@@ -277,16 +277,23 @@ def mark_reader_run(nb, overrides: dict) -> None:
 
 
 # ------------------------------------------------------------------ cache keys and safe writes
-def cache_key(md_text: str, parameters: dict, root: Path, extra: str = "") -> str:
-    """What an executed chapter depends on: its text, the ``rlbits`` sources, ``requirements.txt``, its parameters
-    (``extra``: the back matter adds the other chapters' results), hashed."""
+#: The book's files besides its text and ``rlbits`` that every chapter reads: the pins, and the claims and rules that
+#: ``rlbits.decide`` evaluates (so an edited rule re-executes the chapters that decide by it).
+KEY_INPUTS = ("requirements.txt", "data/claims.yml")
+
+
+def cache_key(md_text: str, parameters: dict, root: Path, extra: str = "", inputs=KEY_INPUTS) -> str:
+    """What an executed chapter depends on: its text, the ``rlbits`` sources, the files ``inputs`` of the book's root
+    (``requirements.txt``, ``data/claims.yml``), its parameters (``extra``: the back matter adds the other chapters'
+    results and the ledger), hashed."""
     h = hashlib.sha256(b"rlbits-execute-v1\0")
     h.update(md_text.encode())
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the whole rlbits package
     for path in sorted(package.rglob("*.py")):
         h.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    req = Path(root) / "requirements.txt"
-    h.update(b"\0req\0" + (req.read_bytes() if req.exists() else b""))
+    for name in inputs:
+        f = Path(root) / name
+        h.update(f"\0{name}\0".encode() + (f.read_bytes() if f.exists() else b""))
     h.update(b"\0params\0" + json.dumps(parameters, sort_keys=True, default=repr).encode())
     h.update(f"\0{sys.version}\0{extra}".encode())
     return h.hexdigest()
@@ -368,7 +375,7 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from rlbits import kernels
+    from rlbits.pipeline import kernels
 
     source = Path(source)
     out_dir = Path(out_dir)

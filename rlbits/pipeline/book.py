@@ -1,22 +1,33 @@
-"""The book as a whole: which chapters `_toc.yml` lists, executing them, and rendering the HTML strictly.
+"""The book as a whole: which chapters `_toc.yml` lists, executing them, the ledger, and rendering the HTML strictly.
 
-Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwise)::
+Layout of a build (``OUT`` is the repository root unless ``--out`` says otherwise; the steps that write each file
+are walked through in :mod:`rlbits.pipeline`)::
 
+    OUT/_build/bench.json                the engine benchmark (``python -m rlbits bench``; the Performance page)
+    OUT/_build/bench_mlp_lm.json         chapter 14's training step, measured once per benchmark by the Performance
+                                         page (``rlbits.mlp_lm.step_throughput_once``)
     OUT/_build/notebooks/NAME.ipynb      executed, normalised notebooks (the last successful run of each)
     OUT/_build/results/NAME.json         each chapter's recorded results (name -> number or string); a reader run
                                          (``-p``) adds ``__overrides__``
     OUT/_build/results/default/NAME.json the last default run's results: what the claims ledger reads
-    OUT/_build/cache/NAME.json           the cache key of the notebook in place (see ``rlbits.execute.cache_key``)
+    OUT/_build/results/ledger.json       the claims ledger, written after the chapters and before the back matter
+                                         (:func:`write_ledger`); the ledger page reads it
+    OUT/_build/cache/NAME.json           the cache key of the notebook in place (``execute.cache_key``;
+                                         ``cache/bench.json``: the benchmark's)
     OUT/_build/failed/NAME.ipynb         the executed notebook of a failed run, for inspection
     OUT/_build/logs/NAME.kernel.log      the kernel's own output (start-up notices, shutdown messages)
+    OUT/_build/tmp/                      scratch directories of runs in progress
     OUT/_build/execution.json            run time and status of every chapter's last execution
     OUT/_build/timing.json               wall-clock seconds of the benchmark, each wave and the render
     OUT/_build/src/                      the staged book: executed notebooks in place of the MyST files
     OUT/_build/html/                     the rendered book (replaced only by a successful render)
+    OUT/_build/render.log                the last render's full Sphinx output
+    OUT/_build/site_size.json            bytes of the rendered site and its parts (``rlbits.pipeline.sphinxext``)
+    OUT/_build/sweeps/                   ``python -m rlbits sweep`` (layout in ``rlbits.pipeline.sweep``)
 
 Rendering never executes anything: it reads the executed notebooks. Back-matter pages (``chapters/backmatter/``)
-are executed after every other chapter, because they read the other chapters' results, and not at all when a
-chapter failed in the same build.
+are executed after every other chapter and the ledger, because they read the other chapters' results, and not at all
+when a chapter or the ledger failed in the same build.
 """
 
 from __future__ import annotations
@@ -35,9 +46,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from rlbits.execute import ChapterRun, execute_chapter
+from rlbits.pipeline.execute import ChapterRun, execute_chapter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BACKMATTER = "chapters/backmatter/"
 
 
@@ -78,7 +89,7 @@ def _worker_init(build: str) -> None:
     (which stops the workers itself), and point back-matter kernels at this build's results."""
     import signal
 
-    from rlbits.kernels import die_with_parent
+    from rlbits.pipeline.kernels import die_with_parent
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -88,7 +99,7 @@ def _worker_init(build: str) -> None:
 
 def _run_one(args) -> ChapterRun:
     source, out_dir, parameters, root, options = args
-    from rlbits.execute import ParameterNameError
+    from rlbits.pipeline.execute import ParameterNameError
 
     try:
         return execute_chapter(source, out_dir, parameters, root, **options)
@@ -109,9 +120,9 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _results_fingerprint(build: Path, sources: list[Path]) -> str:
-    """What the back matter reads from the chapters before it: their results files and the benchmark's."""
+    """What the back matter reads from the chapters before it: their results files, the ledger and the benchmark's."""
     h = hashlib.sha256()
-    files = [build / "bench.json"]
+    files = [build / "bench.json", build / "results" / "ledger.json"]
     for s in sources:
         files += [build / "results" / f"{s.stem}.json", build / "results" / "default" / f"{s.stem}.json"]
     for f in files:
@@ -208,8 +219,9 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
 
     Unless ``force`` (or the environment variable ``CI``), a chapter whose source, ``rlbits`` sources,
     requirements and parameters are unchanged since its last successful run into ``build`` is reused; the back
-    matter re-runs when any chapter before it executed or its inputs changed. When a chapter fails, the back matter
-    is not executed (it would read that chapter's stale results). With ``progress`` (a terminal), a status line
+    matter re-runs when any chapter before it executed or its inputs changed. Between the chapters and the back
+    matter, :func:`write_ledger` writes ``results/ledger.json``. When a chapter or the ledger fails, the back matter
+    is not executed (it would read stale results). With ``progress`` (a terminal), a status line
     names the chapters running. Raises :class:`Interrupted` on SIGINT.
     """
     force = force or bool(os.environ.get("CI"))
@@ -232,6 +244,12 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
                 log(f"  back matter not executed ({', '.join(Path(p).stem for p in back)}): it reads every "
                     f"chapter's results, and {len(failed)} chapter(s) failed in this build")
                 break
+            ledger_run = write_ledger(build, root, log)
+            if ledger_run is not None:
+                runs.append(ledger_run)
+                log(f"  back matter not executed ({', '.join(Path(p).stem for p in back)}): the claims ledger "
+                    "failed")
+                break
             all_chapters = [s for s in chapter_sources(root) if BACKMATTER not in s.as_posix()] if \
                 (root / "_toc.yml").exists() else chapters
             options = {"reuse": not force and all(r.cached for r in runs),
@@ -249,10 +267,30 @@ def execute_all(sources: list[Path], build: Path, jobs: int = 1, parameters: dic
     return runs
 
 
+def write_ledger(build: Path, root: Path, log=print) -> ChapterRun | None:
+    """Between the chapters and the back matter: ``results/ledger.json`` from the chapters' default results
+    (:func:`rlbits.pipeline.ledger.write`), when the book has ``data/claims.yml``. Returns a failed run (source: the
+    claims file) when a recorded verdict disagrees with its rule or a rule cannot be evaluated, else None."""
+    from rlbits.pipeline import ledger
+
+    claims = root / "data" / "claims.yml"
+    if not claims.exists():
+        return None
+    try:
+        items = ledger.write(build, claims)
+    except Exception as exc:  # a verdict that disagrees with its rule, a rule that cannot be evaluated, a bad file
+        error = f"{_rel(claims, root)}: the claims ledger: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        log(f"  ledger: FAILED\n    {error}")
+        return ChapterRun(source=claims, error=error)
+    have = sum(e.verdict is not None for e in items)
+    log(f"  ledger: {len(items)} claims, {have} with a verdict -> {_rel(build / 'results' / 'ledger.json', root)}")
+    return None
+
+
 def record_timing(build: Path, key: str, seconds: float, **extra) -> None:
     """Wall-clock seconds of a stage of the build (``bench``, ``wave1`` chapters, ``wave2`` back matter,
     ``render``) in ``timing.json``, for the Reproducibility page. A stage that was reused keeps its last entry."""
-    from rlbits.execute import atomic_write, locked
+    from rlbits.pipeline.execute import atomic_write, locked
 
     path = build / "timing.json"
     with locked(build):
@@ -270,7 +308,7 @@ def _write_execution_table(build: Path, runs: list[ChapterRun], root: Path) -> N
 
     A reused chapter keeps its row, unless the row is missing or records a failure that the reused notebook (the last
     good one, unchanged since) has since superseded: then the row says ok with the seconds of that run."""
-    from rlbits.execute import atomic_write, locked
+    from rlbits.pipeline.execute import atomic_write, locked
 
     path = build / "execution.json"
     with locked(build):
@@ -452,6 +490,8 @@ def render(build: Path, root: Path = ROOT, log=print, partial: bool = False, for
                 log("  " + p)
             return 1
         (new / ".rlbits-render-key").write_text(key + "\n")
+        if (new.parent / "site_size.json").exists():  # written beside html/ by the Sphinx extension
+            os.replace(new.parent / "site_size.json", build / "site_size.json")
         old = build / f"html.old.{os.getpid()}"
         if html.exists():
             os.replace(html, old)
