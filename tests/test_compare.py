@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rlbits.compare import compare
+from rlbits.pipeline.compare import compare
 
 
 def _book(tmp_path: Path) -> Path:

@@ -24,7 +24,7 @@ import pytest
 
 from conftest import ROOT
 from test_pipeline import GOOD, chapter
-from rlbits.warmkernel import KERNEL_NAME
+from rlbits.pipeline.warmkernel import KERNEL_NAME
 
 # ------------------------------------------------------------------ fixtures
 

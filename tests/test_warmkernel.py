@@ -1,4 +1,4 @@
-"""Warm kernels (rlbits.warmkernel): a forked kernel behaves like an ordinary one, and dies with its server."""
+"""Warm kernels (rlbits.pipeline.warmkernel): a forked kernel behaves like an ordinary one, and dies with its server."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from conftest import ROOT, myst_chapter
-from rlbits import warmkernel
-from rlbits.execute import execute_chapter
+from rlbits.pipeline import warmkernel
+from rlbits.pipeline.execute import execute_chapter
 from test_pipeline import make_book
 
 pytestmark = pytest.mark.skipif(not warmkernel.enabled(), reason="warm kernels need Linux fork and pidfd")
@@ -96,7 +96,7 @@ def test_only_ipykernel_commands_are_forked():
 
 SERVE = """
 import os, sys, time
-from rlbits import warmkernel
+from rlbits.pipeline import warmkernel
 server = warmkernel.WarmServer()
 kernel = server.spawn(["-c", "pass"], dict(os.environ), "/", "")
 print(server.proc.pid, kernel.pid, flush=True)

@@ -26,7 +26,8 @@ unless ``--out`` says otherwise); each step reuses its last result when its inpu
    b. *reuse*: when :func:`.execute.cache_key` (the chapter's text, every ``rlbits`` source, ``requirements.txt``,
       ``data/claims.yml``, the parameters) matches ``cache/NAME.json``, the last run is kept;
    c. *papermill*: ``papermill.execute_notebook`` in a fresh kernel from :func:`.kernels.kernel_manager_class`
-      (IPC sockets, output to ``logs/NAME.kernel.log``, dies with its parent), the repository root as working
+      (IPC sockets, output to ``logs/NAME.kernel.log``, dies with its parent; on Linux forked from a warm server
+      that has already imported the heavy libraries, :mod:`.warmkernel`), the repository root as working
       directory, into a scratch directory under ``tmp/``;
    d. *executed notebook*: :func:`.execute.normalise` removes what varies between runs, and
       :func:`.execute.missing_glue` fails the run on a glue key the prose cites but the run did not record; a failed
@@ -60,7 +61,8 @@ unless ``--out`` says otherwise); each step reuses its last result when its inpu
 if it was already executed into this build), ``render`` is step 6 and ``bench`` step 1. ``python -m rlbits sweep``
 (:mod:`.sweep`) runs :func:`.execute.execute_chapter` once per parameter setting on Dask workers, into
 ``sweeps/<chapter>/<point>/``, with one table per sweep (``sweeps/<name>.csv``, ``.json``) and
-``sweeps/last-sweep.json``.
+``sweeps/last-sweep.json``. ``python -m rlbits compare OLD NEW`` (:mod:`.compare`) says whether two builds agree on
+every number the book prints.
 
 ``_build/`` at a glance: ``bench.json``, ``bench_mlp_lm.json``, ``notebooks/``, ``results/`` (with ``default/`` and
 ``ledger.json``; a chapter may therefore not be named ``ledger``), ``cache/``, ``logs/``, ``failed/``, ``tmp/``,
@@ -71,7 +73,9 @@ Modules
 =======
 
 :mod:`.cli` (the command line), :mod:`.book` (the whole book: waves, ledger step, staging, render),
-:mod:`.execute` (one chapter), :mod:`.kernels` (kernels over IPC that die with the build), :mod:`.ledger` (the claims
+:mod:`.execute` (one chapter), :mod:`.kernels` (kernels over IPC that die with the build), :mod:`.warmkernel`
+(kernels forked from a server that has imported the heavy libraries), :mod:`.compare` (two builds, to the printed
+digits), :mod:`.ledger` (the claims
 ledger), :mod:`.bench` (the engine benchmark; Performance page), :mod:`.environment` (what the Reproducibility page
 reports), :mod:`.sweep` (grids and declared settings on Dask), :mod:`.sphinxext` (the book's Sphinx extension).
 

@@ -25,7 +25,7 @@ timings taken under the same load:
 - ``jit_seconds`` (once): compiling the numba kernels, or loading them from numba's on-disk cache, done before any
   timing and excluded from the per-step figures;
 - ``kernels``: the pipeline's side: seconds from starting a Jupyter kernel to having run a chapter's first cell,
-  for a kernel forked from the warm server against an ordinary one, interleaved (:func:`rlbits.warmkernel.benchmark`).
+  for a kernel forked from the warm server against an ordinary one, interleaved (:func:`rlbits.pipeline.warmkernel.benchmark`).
 
 Writes ``build_dir / "bench.json"``.
 """
@@ -42,7 +42,7 @@ import numpy as np
 
 from rlbits import learners
 from rlbits import reference as ref
-from rlbits import warmkernel
+from rlbits.pipeline import warmkernel
 
 SIZES = (10**3, 10**4, 10**5, 10**6)
 TARGET_SPEEDUP = 1e5  #: the event engine against the reference, per run at V = 1e5

@@ -5,6 +5,7 @@
     python -m rlbits render                             render from the already executed notebooks
     python -m rlbits bench                              the engine benchmark -> _build/bench.json
     python -m rlbits sweep CHAPTER -p NAME LIST ...     execute a chapter over a grid, on Dask (rlbits.pipeline.sweep)
+    python -m rlbits compare OLD NEW                    do two builds agree on every number the book prints?
 
 Builds are incremental: a chapter (the benchmark, the render) whose inputs did not change since its last
 successful run is reused. ``--force`` re-executes everything; with the environment variable CI set, every build
@@ -70,11 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     from rlbits.pipeline import sweep
     sweep.add_arguments(sub.add_parser("sweep", help="execute a chapter over a grid of parameter settings, on Dask"))
     common(sub.choices["sweep"])
+
+    compare = sub.add_parser("compare", help="do two builds agree on every number the book prints?")
+    compare.add_argument("old", type=Path, help="the build before a change (a book root or its _build directory)")
+    compare.add_argument("new", type=Path, help="the build after it")
+    compare.add_argument("--common-only", action="store_true", help="compare only the chapters both executed")
+    compare.add_argument("--root", type=Path, default=book.ROOT,
+                         help="the book whose chapters say what is printed (default: this repository)")
     return p
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "compare":  # reads two builds, writes nothing
+        from rlbits.pipeline import compare
+        status, lines = compare.compare(args.old, args.new, args.root.resolve(), args.common_only)
+        print("\n".join(lines))
+        print("every printed number agrees" if status == 0 else "DIFFERENCES in what the book prints (see above)")
+        return status
     root = args.root.resolve()
     build_dir = (args.out or root).resolve() / "_build"
     build_dir.mkdir(parents=True, exist_ok=True)

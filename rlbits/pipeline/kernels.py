@@ -9,7 +9,7 @@
   kernel itself. With the same request made by the build's worker processes (:func:`die_with_parent`), a ``SIGKILL``
   of the build takes every worker and kernel with it.
 - **Warm.** On Linux a kernel is forked from a server that has already imported the heavy libraries
-  (:mod:`rlbits.warmkernel`), which saves most of a kernel's start-up; ``RLBITS_WARM_KERNELS=0`` turns it off.
+  (:mod:`rlbits.pipeline.warmkernel`), which saves most of a kernel's start-up; ``RLBITS_WARM_KERNELS=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class PipelineKernelManager(AsyncKernelManager):
         self.ip = os.path.join(self.socket_dir or tempfile.mkdtemp(prefix="rlk"), "k")
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        from rlbits import warmkernel
+        from rlbits.pipeline import warmkernel
 
         forked = warmkernel.spawn(kernel_cmd, kw.get("env") or dict(os.environ), str(kw.get("cwd") or os.getcwd()),
                                   self.log_path)

@@ -17,11 +17,9 @@ Used to show that issue 15's package reorganisation changed no printed number.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 #: ``{glue:text}`key:fmt``` and ``{glue}`key``` in a chapter's text (roles only; directives glue figures and math).
@@ -125,20 +123,3 @@ def compare(old: Path, new: Path, root: Path, common_only: bool = False) -> tupl
     return (1 if bad else 0), lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rlbits compare", description=__doc__.splitlines()[0])
-    parser.add_argument("old", type=Path, help="the build before the change (a book root or a _build directory)")
-    parser.add_argument("new", type=Path, help="the build after the change")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent,
-                        help="the book whose chapters say what is printed (default: this repository)")
-    parser.add_argument("--common-only", action="store_true",
-                        help="compare only the chapters both builds executed")
-    args = parser.parse_args(argv)
-    status, lines = compare(args.old, args.new, args.root, args.common_only)
-    print("\n".join(lines))
-    print("every printed number agrees" if status == 0 else "DIFFERENCES in what the book prints (see above)")
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@
 Every chapter, and every point of a sweep, runs in a fresh kernel. Most of a fresh kernel's start-up is importing:
 numpy, matplotlib, sympy, SciPy, numba (and loading the cached numba kernels of :mod:`rlbits.learners`), IPython and
 ipykernel cost about 1.5 s of CPU per kernel, more than many chapters' own computation. So the pipeline starts, once
-per executing process, a *fork server* (``python -m rlbits.warmkernel SOCKET``) that imports them and then waits.
+per executing process, a *fork server* (``python -m rlbits.pipeline.warmkernel SOCKET``) that imports them and then waits.
 Each kernel is a ``fork()`` of it: a new process with its own pid, session, environment, working directory, log file
 and connection file, which then starts ipykernel exactly as ``python -m ipykernel_launcher -f CONNECTION`` would. Only
 the import work is shared (copy-on-write); no chapter state exists before the fork, so a chapter still starts from an
@@ -39,7 +39,7 @@ _LAUNCHER = "ipykernel_launcher"
 
 def rlbits_fingerprint() -> str:
     """The (name, size, mtime) of every ``rlbits`` source file: a server whose fingerprint differs is stale."""
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parents[1]  # the whole rlbits package, not only the pipeline
     parts = []
     for path in sorted(pkg.rglob("*.py")):
         st = path.stat()
@@ -173,7 +173,7 @@ class WarmServer:
         self.fingerprint = rlbits_fingerprint()
         self.owner = os.getpid()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rlbits.warmkernel", self.path, self.fingerprint],
+            [sys.executable, "-m", "rlbits.pipeline.warmkernel", self.path, self.fingerprint],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=dict(os.environ), cwd=os.getcwd())
         self.env_key = _env_key(os.environ)
@@ -323,7 +323,7 @@ def _start_and_run_first_cell() -> float:
     import nbformat
     from nbclient import NotebookClient
 
-    from rlbits import kernels
+    from rlbits.pipeline import kernels
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIRST_CELL)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
