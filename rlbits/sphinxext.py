@@ -8,6 +8,12 @@ imports it.
 * **Figures** (every chapter; see :mod:`rlbits.plotting`): each SVG figure gets a ``min-width`` so the page never
   shrinks it below the scale at which its smallest text is ``MIN_TEXT_PX``; a wider figure scrolls inside its own box
   (``_static/rlbits.css``).
+* **Numbers** (every page): every number printed in e-notation outside code and math (a glued value, a sentence a
+  chapter built with ``f"{x:.3g}"``, a table of results) is rewritten by :func:`rlbits.numbers.rewrite`
+  (``8.49e+14`` -> 8.49 × 10¹⁴, ``1e-05`` -> 10⁻⁵); a glued boolean reads "yes"/"no"; ``$...$`` inside a glued
+  sentence (a verdict's note, from ``data/claims.yml``) is typeset as math (:class:`ReadableNumbers`).
+* **The argument at a glance** (landing page): the directive ``{rlbits-glance}`` renders each claim, its verdict and
+  its deciding number from the claims ledger of this build (``_build/results/ledger.json``) (:class:`GlanceDirective`).
 * **Downloads**: executed notebooks are shipped once. ``html_copy_source`` is off (no ``_sources/`` copy); the theme's
   download menu points at the page's own ``{download}`` files (the executed notebook and the MyST source in
   ``_downloads/``), and the edit button at the MyST file the repository holds.
@@ -120,6 +126,98 @@ def register_bibliography_style() -> None:
     register_plugin("pybtex.style.labels", STYLE_NAME, _label_style(), force=True)
     register_plugin("pybtex.style.sorting", STYLE_NAME, _sorting_style(), force=True)
     register_plugin("pybtex.style.formatting", STYLE_NAME, _formatting_style(), force=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Numbers as a reader reads them (issue 16, item 3)
+# ---------------------------------------------------------------------------------------------------------------
+
+#: Nodes whose text is code, math or markup, never prose: their numbers stay as written.
+def _verbatim_types():
+    from docutils import nodes
+
+    return (nodes.FixedTextElement, nodes.literal, nodes.math, nodes.raw, nodes.comment, nodes.target,
+            nodes.system_message)
+
+
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$]+?)(?<=[^\s\\])\$(?!\$)")
+
+
+def _is_verbatim(node, kinds) -> bool:
+    from docutils import nodes
+
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, kinds):
+            return True
+        if isinstance(parent, nodes.reference) and "://" in parent.get("refuri", ""):
+            return True  # an address shown as the link's text
+        parent = parent.parent
+    return False
+
+
+def readable_numbers(document) -> int:
+    """Rewrite ``document`` in place (see the module docstring, *Numbers*); returns the number of nodes changed.
+
+    * a glued value (``inline.pasted-text``) that is ``True``/``False`` becomes "yes"/"no";
+    * ``$...$`` in a glued value becomes inline math;
+    * every text outside code and math has its e-notation numbers rewritten by :func:`rlbits.numbers.rewrite`.
+    """
+    from docutils import nodes
+
+    from rlbits.numbers import rewrite, words
+
+    changed = 0
+    for inline in list(document.findall(nodes.inline)):
+        if "pasted-text" not in inline.get("classes", []) or len(inline.children) != 1 or \
+                not isinstance(inline.children[0], nodes.Text):
+            continue
+        text = inline.astext()
+        if text in ("True", "False"):
+            inline.children[0].parent.replace(inline.children[0], nodes.Text(words(text == "True")))
+            changed += 1
+        elif "$" in text and _INLINE_MATH.search(text):
+            parts, last = [], 0
+            for m in _INLINE_MATH.finditer(text):
+                if m.start() > last:
+                    parts.append(nodes.Text(text[last:m.start()]))
+                parts.append(nodes.math(m.group(1), m.group(1)))
+                last = m.end()
+            if last < len(text):
+                parts.append(nodes.Text(text[last:]))
+            inline.children = []
+            inline.extend(parts)
+            changed += 1
+    kinds = _verbatim_types()
+    for node in list(document.findall(nodes.Text)):
+        new = rewrite(str(node))
+        if new != str(node) and not _is_verbatim(node, kinds):
+            node.parent.replace(node, nodes.Text(new))
+            changed += 1
+    return changed
+
+
+def _transforms():
+    from sphinx.transforms import SphinxTransform
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class ReadableNumbers(SphinxTransform):
+        """At read time (so glued math counts as the page's math): :func:`readable_numbers`."""
+
+        default_priority = 800
+
+        def apply(self, **kwargs):
+            readable_numbers(self.document)
+
+    class ReadableNumbersLate(SphinxPostTransform):
+        """Again after glue references to other pages are resolved (myst-nb's post-transform, priority 5)."""
+
+        default_priority = 900
+
+        def apply(self, **kwargs):
+            readable_numbers(self.document)
+
+    return ReadableNumbers, ReadableNumbersLate
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -286,10 +384,13 @@ def finish(app, exc):
 
 def setup(app):
     register_bibliography_style()
+    early, late = _transforms()
+    app.add_transform(early)
+    app.add_post_transform(late)
     app.connect("html-page-context", fix_header_buttons, priority=600)  # after the theme builds its buttons
     app.connect("build-finished", finish, priority=900)  # after sphinx-mathjax-offline copies MathJax
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
+__all__ = ["readable_numbers", "author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
            "site_size"]
