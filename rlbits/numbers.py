@@ -93,7 +93,8 @@ def number(value, sig: int = 3) -> str:
 
     * booleans: "yes"/"no"; integers below 10⁹ exactly, with thousands separators (``13,333``);
     * other numbers to ``sig`` significant figures (trailing zeros dropped): positionally from 0.001 to below a
-      million (``0.00458``, ``1,000``), else as ``m × 10ⁿ`` (``1.23 × 10⁹``, ``10⁻⁵``);
+      million (``0.00458``, ``1,000``; a number with more integer digits than ``sig`` keeps them all, rounded to a
+      whole number: ``188,520``), else as ``m × 10ⁿ`` (``1.23 × 10⁹``, ``10⁻⁵``);
     * 0 is ``0``; infinities are ``∞`` and ``-∞``; NaN is ``NaN``.
     """
     if not isinstance(sig, Integral) or isinstance(sig, bool) or not 1 <= sig <= 17:
@@ -114,6 +115,10 @@ def number(value, sig: int = 3) -> str:
     if x == 0:
         return "0"
     mantissa, exponent = f"{abs(x):.{sig - 1}e}".split("e")
+    if sig - 1 <= int(exponent) < POSITIONAL_EXPONENTS.stop:  # 188,519.85 -> 188,520, not 189,000
+        whole = round(abs(x))
+        if whole < 10 ** POSITIONAL_EXPONENTS.stop:
+            return f"{'-' if x < 0 else ''}{whole:,d}"
     return _from_parts("-" if x < 0 else "", mantissa, int(exponent), strip_zeros=True)
 
 
