@@ -221,6 +221,110 @@ def _transforms():
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The argument at a glance (landing page; issue 16, item 9)
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The ledger document; when a (partial) render leaves it out, the landing page says so instead of failing.
+LEDGER_DOC = "chapters/backmatter/claims_ledger"
+_VERDICT_ORDER = ("holds", "holds with a caveat", "depends on the definition", "does not hold",
+                  "discussed, not testable")
+#: each verdict as the verb of a sentence counting claims: (one claim, several claims)
+_VERDICT_VERBS = {"holds": ("holds", "hold"), "holds with a caveat": ("holds with a caveat", "hold with a caveat"),
+                  "depends on the definition": ("depends on the definition", "depend on the definition"),
+                  "does not hold": ("does not hold", "do not hold"),
+                  "discussed, not testable": ("is discussed but not testable", "are discussed but not testable")}
+
+
+def ledger_json_path(app) -> Path:
+    """Where this build's claims ledger is: ``rlbits_ledger_json`` if set, else ``<build>/results/ledger.json``
+    (the book is rendered from ``<build>/src``)."""
+    configured = getattr(app.config, "rlbits_ledger_json", "")
+    return Path(configured) if configured else Path(app.srcdir).parent / "results" / "ledger.json"
+
+
+def _chapter_number(stem: str) -> str:
+    head = stem.split("_", 1)[0]
+    return str(int(head)) if head.isdigit() else stem
+
+
+def glance_markdown(ledger: dict, docs=None) -> str:
+    """MyST for the landing page: a sentence counting the verdicts and a table with one row per claim (its verdict,
+    the number that decided it, a link to the chapter's verdicts). ``ledger`` is ``ledger.json``
+    (:func:`rlbits.ledger.write_json`); ``docs`` the documents in the book (links to others become plain text)."""
+    from collections import Counter
+
+    from rlbits.numbers import number
+
+    ids = sorted(ledger, key=lambda cid: (len(cid), cid))
+    counts = Counter(ledger[cid].get("verdict") or "no verdict recorded" for cid in ids)
+    said = [f"{number(counts[v])} {_VERDICT_VERBS[v][counts[v] != 1]}" for v in _VERDICT_ORDER if counts.get(v)]
+    if counts.get("no verdict recorded"):
+        n = counts["no verdict recorded"]
+        said.append(f"{number(n)} {'has' if n == 1 else 'have'} no verdict yet")
+    listed = ", ".join(said[:-1]) + (", and " if len(said) > 2 else " and ") + said[-1] if len(said) > 1 else said[0]
+    lines = [f"Of the {number(len(ids))} claims, {listed}.", "",
+             "```{list-table} Each claim, its verdict in the default run of every chapter, and the recorded number "
+             "that decided it (the claims ledger has the rules and the notes).",
+             ":header-rows: 1", ":class: rlbits-cards rlbits-glance", ":name: tab-intro-glance", "",
+             "* - Claim", "  - Verdict", "  - Deciding number", "  - Where"]
+    for cid in ids:
+        e = ledger[cid]
+        verdict = f"**{e['verdict']}**" if e.get("verdict") else "*no verdict recorded*"
+        if e.get("quantity") and e.get("label"):
+            evidence = f"{e['label']}: {e.get('value_text', '')}"
+        elif e.get("quantity"):
+            evidence = e.get("value_text", "")
+        else:
+            evidence = "(a value judgement or a history, not a measurement)"
+        stem, label = e.get("chapter", ""), e.get("verdicts_label") or ""
+        shown = f"Ch. {_chapter_number(stem)}"
+        doc = f"chapters/{stem}"
+        if docs is not None and doc not in docs:
+            where = shown
+        elif label:
+            where = f"{{ref}}`{shown} <{label}>`"
+        else:
+            where = f"{{doc}}`{shown} </{doc}>`"
+        lines += [f"* - **{cid}** {e.get('claim', '')}", f"  - {verdict}", f"  - {evidence}", f"  - {where}"]
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _glance_directive():
+    from docutils import nodes
+    from docutils.statemachine import StringList
+    from sphinx.util import logging
+    from sphinx.util.docutils import SphinxDirective
+
+    logger = logging.getLogger(__name__)
+
+    class GlanceDirective(SphinxDirective):
+        """``{rlbits-glance}``: the argument at a glance, from this build's ``ledger.json`` (see
+        :func:`glance_markdown`). The pipeline renders only after the back matter executed, and a change in the
+        ledger changes the staged ledger page too, so a render is never skipped with a stale table."""
+
+        has_content = False
+
+        def run(self):
+            path = ledger_json_path(self.env.app)
+            self.env.note_dependency(str(path))
+            if not path.exists():
+                if LEDGER_DOC in self.env.found_docs:
+                    logger.warning(f"rlbits-glance: no claims ledger at {path}: execute "
+                                   f"{LEDGER_DOC}.md before rendering", location=self.get_location())
+                para = nodes.paragraph(text="The claims ledger was not executed in this build, so the verdicts "
+                                            "are not shown here.")
+                return [para]
+            ledger = json.loads(path.read_text())
+            text = glance_markdown(ledger, docs=set(self.env.found_docs))
+            box = nodes.container(classes=["rlbits-glance-box"])
+            self.state.nested_parse(StringList(text.splitlines(), source=str(path)), self.content_offset, box)
+            return [box]
+
+    return GlanceDirective
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Header buttons: downloads shipped once, edit links to the MyST file
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -384,6 +488,8 @@ def finish(app, exc):
 
 def setup(app):
     register_bibliography_style()
+    app.add_config_value("rlbits_ledger_json", "", "env")
+    app.add_directive("rlbits-glance", _glance_directive())
     early, late = _transforms()
     app.add_transform(early)
     app.add_post_transform(late)
@@ -392,5 +498,5 @@ def setup(app):
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["readable_numbers", "author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
+__all__ = ["readable_numbers", "glance_markdown", "ledger_json_path", "author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
            "site_size"]
