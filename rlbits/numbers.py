@@ -24,6 +24,8 @@ import re
 from decimal import Decimal
 from numbers import Integral, Real
 
+import numpy as np
+
 #: ``×`` between mantissa and power of ten, with no-break spaces so a number never breaks across lines.
 TIMES = "\u00a0×\u00a0"
 _SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
@@ -99,9 +101,9 @@ def number(value, sig: int = 3) -> str:
     """
     if not isinstance(sig, Integral) or isinstance(sig, bool) or not 1 <= sig <= 17:
         raise ValueError(f"sig={sig!r}: significant figures must be an integer from 1 to 17")
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return words(bool(value))
-    if isinstance(value, Integral):
+    if isinstance(value, (Integral, np.integer)):
         value = int(value)
         if abs(value) < 10**9:
             return f"{value:,d}"
@@ -114,18 +116,16 @@ def number(value, sig: int = 3) -> str:
         return "∞" if x > 0 else "-∞"
     if x == 0:
         return "0"
+    if abs(x) >= 10 ** (sig - 1) and round(abs(x)) < 10 ** POSITIONAL_EXPONENTS.stop:
+        return f"{'-' if x < 0 else ''}{round(abs(x)):,d}"  # 188,519.85 -> 188,520, not 189,000
     mantissa, exponent = f"{abs(x):.{sig - 1}e}".split("e")
-    if sig - 1 <= int(exponent) < POSITIONAL_EXPONENTS.stop:  # 188,519.85 -> 188,520, not 189,000
-        whole = round(abs(x))
-        if whole < 10 ** POSITIONAL_EXPONENTS.stop:
-            return f"{'-' if x < 0 else ''}{whole:,d}"
     return _from_parts("-" if x < 0 else "", mantissa, int(exponent), strip_zeros=True)
 
 
 def fmt(value, spec: str = "") -> str:
     """``format(value, spec)`` in the book's form: what ``{glue:text}`key:spec``` renders as. With no spec a float
     is :func:`number` to 4 significant figures; a boolean is "yes"/"no" whatever the spec."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return words(bool(value))
     if not spec:
         if isinstance(value, Integral):
