@@ -68,12 +68,18 @@ def test_a_recorded_verdict_that_disagrees_with_the_rule_is_refused():
         ledger.entries([claim], lambda stem: res)
 
 
-def test_every_quantity_a_ledger_row_shows_has_a_label():
-    """The ledger and the landing page show each rule's headline quantity (the first it uses) as "label: value"."""
+def test_every_quantity_a_rule_uses_has_a_label():
+    """The ledger and the landing page show each rule's headline quantity (the first it uses) as "label: value"; every
+    other quantity a rule reads has a label too, so a reader can be told what it is."""
     labels = ledger.quantity_labels()
-    shown = {c["test"]["uses"][0]: c["id"] for c in ledger.load_claims() if "test" in c}
-    missing = {name: cid for name, cid in shown.items() if name not in labels}
+    used = {}
+    for c in ledger.load_claims():
+        for name in c.get("test", {}).get("uses", []):
+            used.setdefault(name, c["id"])
+    missing = {name: cid for name, cid in used.items() if name not in labels}
     assert not missing, f"give these quantities a label in data/quantities.yml: {missing}"
+    unused = sorted(set(labels) - set(used))
+    assert not unused, f"data/quantities.yml labels quantities no rule uses: {unused}"
     for name, spec in labels.items():
         assert name not in spec["label"] and "_" not in spec["label"].replace("\\_", ""), \
             f"{name}: the label should be words, not a key: {spec['label']!r}"
