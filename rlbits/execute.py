@@ -292,6 +292,23 @@ def cache_key(md_text: str, parameters: dict, root: Path, extra: str = "") -> st
     return h.hexdigest()
 
 
+#: Data files a chapter's execution reads through ``rlbits``: the claims' rules (``decide``, the ledger), the ledger's
+#: quantity labels, the corpus. A change to any of them re-executes the chapters (and the back matter).
+DATA_FILES = ("data/claims.yml", "data/quantities.yml", "data/kjv")
+
+
+def data_key(root: Path) -> str:
+    """A hash of :data:`DATA_FILES` under ``root`` (names and bytes; a folder's files in order)."""
+    h = hashlib.sha256(b"rlbits-data-v1\0")
+    for rel in DATA_FILES:
+        base = Path(root) / rel
+        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
+        for path in files:
+            name = rel if path == base else f"{rel}/{path.relative_to(base).as_posix()}"
+            h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"-") + b"\0")
+    return h.hexdigest()
+
+
 @contextmanager
 def locked(build: Path):
     """An exclusive lock on a build directory (``fcntl``), held while its shared files are read and rewritten."""
@@ -379,7 +396,7 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
     nb = jupytext.reads(md_text, fmt="md:myst")
     check_parameters(nb, parameters, source)
     overrides = overrides_of(nb, parameters)
-    key = cache_key(md_text, parameters, root, extra_key)
+    key = cache_key(md_text, parameters, root, extra_key + data_key(root))
     if reuse:
         cached = _cached(source, out_dir, key)
         if cached is not None:

@@ -159,3 +159,20 @@ def test_every_claim_has_a_verdict_from_its_rule(book):
         assert entry["quantity"] == c["test"]["uses"][0]
         assert entry["verdict"] == verdicts.evaluate(c, results).verdict
         assert results[f"verdict_{c['id']}"] == entry["verdict"], f"{c['id']}: the chapter printed another verdict"
+
+
+def test_a_change_to_the_rules_or_labels_re_executes(tmp_path):
+    """Chapters call ``decide`` and the ledger reads data/quantities.yml: both files are in the execution cache key."""
+    from rlbits.execute import data_key
+
+    (tmp_path / "data" / "kjv").mkdir(parents=True)
+    (tmp_path / "data" / "claims.yml").write_text("- id: C01\n")
+    (tmp_path / "data" / "quantities.yml").write_text("q: the q\n")
+    (tmp_path / "data" / "kjv" / "kjv.txt.xz").write_bytes(b"x")
+    keys = {data_key(tmp_path)}
+    for rel, text in (("claims.yml", "- id: C02\n"), ("quantities.yml", "q: another q\n"), ("kjv/kjv.txt.xz", "y")):
+        (tmp_path / "data" / rel).write_text(text)
+        keys.add(data_key(tmp_path))
+    assert len(keys) == 4
+    (tmp_path / "data" / "references.bib").write_text("@misc{a}")  # not read by any execution
+    assert data_key(tmp_path) in keys
