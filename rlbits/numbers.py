@@ -8,7 +8,7 @@ the single place that decides how:
   Unicode superscript exponent (``10ⁿ`` alone when the mantissa is 1), booleans as "yes"/"no".
 * :func:`rewrite` turns every number in e-notation inside a text (``"gap 1.227e+09 at p = 1e-05"``) into that form,
   keeping the digits it was given. The book's Sphinx extension (:mod:`rlbits.sphinxext`) applies it to every
-  rendered text outside code and math, so a ``{glue:text}`key:.2e``` reference, a sentence a chapter builds with
+  rendered text outside code and math, so a glued value formatted as ``.2e``, a sentence a chapter builds with
   ``f"{x:.3g}"``, a table of results and the claims ledger all read the same way. Chapters need not change.
 * :func:`fmt` is ``format(value, spec)`` followed by :func:`rewrite` (what a glue reference with a format spec
   renders as); :func:`words` turns a boolean into "yes"/"no".
@@ -123,8 +123,8 @@ def number(value, sig: int = 3) -> str:
 
 
 def fmt(value, spec: str = "") -> str:
-    """``format(value, spec)`` in the book's form: what ``{glue:text}`key:spec``` renders as. With no spec a float
-    is :func:`number` to 4 significant figures; a boolean is "yes"/"no" whatever the spec."""
+    """``format(value, spec)`` in the book's form: what a glued value with format spec ``spec`` renders as. With no
+    spec a float is :func:`number` to 4 significant figures; a boolean is "yes"/"no" whatever the spec."""
     if isinstance(value, (bool, np.bool_)):
         return words(bool(value))
     if not spec:

@@ -11,9 +11,9 @@ imports it.
 * **Numbers** (every page): every number printed in e-notation outside code and math (a glued value, a sentence a
   chapter built with ``f"{x:.3g}"``, a table of results) is rewritten by :func:`rlbits.numbers.rewrite`
   (``8.49e+14`` -> 8.49 × 10¹⁴, ``1e-05`` -> 10⁻⁵); a glued boolean reads "yes"/"no"; ``$...$`` inside a glued
-  sentence (a verdict's note, from ``data/claims.yml``) is typeset as math (:class:`ReadableNumbers`).
+  sentence (a verdict's note, from ``data/claims.yml``) is typeset as math (:func:`readable_numbers`).
 * **The argument at a glance** (landing page): the directive ``{rlbits-glance}`` renders each claim, its verdict and
-  its deciding number from the claims ledger of this build (``_build/results/ledger.json``) (:class:`GlanceDirective`).
+  its deciding number from the claims ledger of this build (``_build/results/ledger.json``; :func:`glance_markdown`).
 * **Downloads**: executed notebooks are shipped once. ``html_copy_source`` is off (no ``_sources/`` copy); the theme's
   download menu points at the page's own ``{download}`` files (the executed notebook and the MyST source in
   ``_downloads/``), and the edit button at the MyST file the repository holds.
@@ -132,8 +132,8 @@ def register_bibliography_style() -> None:
 # Numbers as a reader reads them (issue 16, item 3)
 # ---------------------------------------------------------------------------------------------------------------
 
-#: Nodes whose text is code, math or markup, never prose: their numbers stay as written.
 def _verbatim_types():
+    """Nodes whose text is code, math or markup, never prose: their numbers stay as written."""
     from docutils import nodes
 
     return (nodes.FixedTextElement, nodes.literal, nodes.math, nodes.raw, nodes.comment, nodes.target,
