@@ -288,3 +288,91 @@ def test_screenshots_of_chapters_1_and_6_and_the_ledger(book, browser, sized):
             target = SCREENSHOT_DIR / f"{name}-{size}.png"
             target.write_bytes(base64.b64decode(shot["data"]))
             assert target.stat().st_size > 10_000, target
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Numbers a reader reads, and the argument at a glance (issue 16, items 3 and 9)
+# ---------------------------------------------------------------------------------------------------------------
+
+# The page's prose as shown: every text node of the article outside code and math (typeset or not), joined as the
+# reader sees it; and the text of every glued value.
+PROSE = """
+const art = document.querySelector('.bd-article') || document.body;
+const skip = 'pre, code, .math, mjx-container, .MathJax, script, style, .highlight, .cell_input, .cell_output pre';
+const parts = [];
+const walker = document.createTreeWalker(art, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  if (!n.parentElement.closest(skip)) parts.push(n.textContent);
+}
+return [parts.join(''), Array.from(art.querySelectorAll('.pasted-text')).map(e => e.textContent.trim())];
+"""
+
+
+def test_no_number_in_e_notation_and_no_raw_boolean_in_prose(book, browser, sized):
+    """Every page at both sizes: no number in e-notation outside code and math (``8.49e+14``, ``1e-05``; the book
+    prints 8.49 × 10¹⁴ and 10⁻⁵, see rlbits.numbers), and no glued value or prose word that is a Python boolean."""
+    import re
+
+    from rlbits.numbers import E_NOTATION
+
+    assert book.returncode == 0, book.log[-3000:]
+    problems, pages = [], 0
+    for size in SIZES:
+        sized(size)
+        for rel in toc_files(ROOT):
+            _open(browser, book.build / "html" / f"{rel}.html")
+            prose, pasted = browser.execute_script(PROSE)
+            pages += 1
+            for m in E_NOTATION.finditer(prose):
+                problems.append(f"{size} {rel}: e-notation {m.group(0)!r} in "
+                                f"{prose[max(0, m.start() - 60):m.end() + 20]!r}")
+            problems += [f"{size} {rel}: a glued value reads {v!r}" for v in pasted if v in ("True", "False")]
+            problems += [f"{size} {rel}: {m.group(0)!r} in prose: "
+                         f"{prose[max(0, m.start() - 60):m.end() + 20]!r}"
+                         for m in re.finditer(r"\b(True|False|None)\b", prose)]
+    assert pages == 2 * len(toc_files(ROOT))
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+
+
+GLANCE = """
+const t = document.querySelector('table.rlbits-glance');
+if (!t) return null;
+return [t.offsetParent !== null, Array.from(t.querySelectorAll('tbody tr')).map(
+  r => Array.from(r.querySelectorAll('td')).map(c => [c.innerText.trim(), c.querySelectorAll('a[href]').length]))];
+"""
+
+
+def test_the_landing_page_shows_every_claim_with_its_verdict_and_number(book, browser, sized):
+    """The argument at a glance (``chapters/intro``): one row per claim of the ledger, in the ledger's verdict, with
+    its deciding number as a label and a value and a link to the chapter, visible at both sizes."""
+    import json
+
+    from rlbits.numbers import E_NOTATION
+    from rlbits.results import VERDICTS
+
+    assert book.returncode == 0, book.log[-3000:]
+    ledger = json.loads((book.build / "results" / "ledger.json").read_text())
+    for size in SIZES:
+        sized(size)
+        _open(browser, book.build / "html" / "chapters" / "intro.html")
+        found = browser.execute_script(GLANCE)
+        assert found, f"{size}: no table of the argument at a glance on the landing page"
+        visible, rows = found
+        assert visible, f"{size}: the table is not displayed"
+        seen = {}
+        for cells in rows:
+            texts = [t for t, _ in cells]
+            # on a phone rlbits.js prefixes each cell with its column's name; the claim id opens the claim cell
+            claim = next(t for t in texts if "C" in t)
+            cid = next(w for w in claim.replace("\n", " ").split() if w[:1] == "C" and w[1:].isdigit())
+            seen[cid] = (texts, sum(n for _, n in cells))
+        assert set(seen) == set(ledger), f"{size}: claims missing {sorted(set(ledger) - set(seen))}, " \
+                                         f"extra {sorted(set(seen) - set(ledger))}"
+        for cid, entry in ledger.items():
+            texts, links = seen[cid]
+            assert entry["verdict"] in VERDICTS and any(entry["verdict"] in t for t in texts), (size, cid, texts)
+            if entry["quantity"]:
+                assert any(entry["value_text"] in t for t in texts), (size, cid, texts)
+                assert not any(entry["quantity"] in t for t in texts), f"{size} {cid}: shows a key: {texts}"
+            assert not any(E_NOTATION.search(t) for t in texts), (size, cid, texts)
+            assert links >= 1, f"{size} {cid}: no link to the chapter that decides it"

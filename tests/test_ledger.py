@@ -1,6 +1,7 @@
 """The claims ledger: every claim of data/claims.yml has a verdict from the chapter that should test it."""
 
 import json
+import re
 
 import pytest
 import yaml
@@ -93,6 +94,74 @@ def test_a_recorded_verdict_that_disagrees_with_the_rule_is_refused():
         ledger.entries([claim], lambda stem: res)
 
 
+def test_every_quantity_a_rule_uses_has_a_label():
+    """The ledger and the landing page show each rule's headline quantity (the first it uses) as "label: value"; every
+    other quantity a rule reads has a label too, so a reader can be told what it is."""
+    labels = ledger.quantity_labels()
+    used = {}
+    for c in ledger.load_claims():
+        for name in c.get("test", {}).get("uses", []):
+            used.setdefault(name, c["id"])
+    missing = {name: cid for name, cid in used.items() if name not in labels}
+    assert not missing, f"give these quantities a label in data/quantities.yml: {missing}"
+    unused = sorted(set(labels) - set(used))
+    assert not unused, f"data/quantities.yml labels quantities no rule uses: {unused}"
+    for name, spec in labels.items():
+        assert "_" not in name or name not in spec["label"], f"{name}: the label repeats the key"
+        assert "_" not in re.sub(r"\$[^$]*\$", "", spec["label"]), \
+            f"{name}: the label should be words, not a key: {spec['label']!r}"
+
+
+def test_labels_file_is_checked(tmp_path):
+    good = tmp_path / "q.yml"
+    good.write_text("a: the a\nb: {label: the b, sig: 4}\nc: {label: the c, format: '.1%'}\n")
+    assert ledger.quantity_labels(good) == {"a": {"label": "the a"}, "b": {"label": "the b", "sig": 4},
+                                            "c": {"label": "the c", "format": ".1%"}}
+    for text in ("a: {sig: 3}\n", "a: {label: x, sig: 3, format: '.2f'}\n", "a: {label: x, unit: s}\n"):
+        bad = tmp_path / "bad.yml"
+        bad.write_text(text)
+        with pytest.raises(ValueError, match="data/quantities.yml: a"):
+            ledger.quantity_labels(bad)
+
+
+def test_evidence_is_a_label_and_a_formatted_value_never_a_key():
+    from rlbits.numbers import TIMES
+
+    e = ledger.Entry(id="C05", claim="x", source="essay", chapter="05_a", verdict="holds",
+                     quantity="rl_vs_sl_bits_per_flop_gap_T1e4_p1e_5", value=1.227e9, note="n",
+                     label="RL's gap to SL in bits per FLOP", value_text=ledger.value_text(1.227e9))
+    assert ledger.evidence_markdown(e) == f"RL's gap to SL in bits per FLOP: 1.23{TIMES}10⁹"
+    assert ledger.value_text(0.0602, {"format": ".1%"}) == "6.0%"
+    assert ledger.value_text(299572) == "299,572" and ledger.value_text(16.6096, {"sig": 4}) == "16.61"
+    assert ledger.value_text(None) == "" and ledger.value_text("1e-05") == "10⁻⁵"
+    table = ledger.markdown_table([e])
+    assert "rl_vs_sl" not in table.split("|")[3] and "1.227e" not in table
+
+
+@pytest.mark.book
+def test_the_built_ledger_shows_labels_not_keys(book):
+    """In the rendered ledger the Evidence column is words and numbers: no quantity's key, no e-notation."""
+    import re
+    from html import unescape
+
+    from rlbits.numbers import E_NOTATION
+
+    assert book.returncode == 0, book.log[-3000:]
+    data = json.loads((book.build / "results" / "ledger.json").read_text())
+    html = (book.build / "html" / "chapters" / "backmatter" / "claims_ledger.html").read_text()
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
+    cells = [[unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+             for r in rows]
+    evidence = {c[0].split()[0]: c[2] for c in cells if len(c) >= 3 and c[0].startswith("C")}
+    assert set(evidence) == set(data), sorted(set(data) ^ set(evidence))
+    for cid, text in evidence.items():
+        entry = data[cid]
+        if entry["quantity"]:
+            assert entry["quantity"] not in text, f"{cid}: the ledger shows the key {entry['quantity']!r}"
+            assert entry["value_text"] in text, f"{cid}: {text!r}"
+        assert not E_NOTATION.search(text), f"{cid}: {text!r}"
+
+
 @pytest.mark.book
 def test_every_claim_has_a_verdict_from_its_rule(book):
     """Each verdict in the built ledger is its rule evaluated on the owning chapter's recorded quantities."""
@@ -115,3 +184,20 @@ def test_every_claim_has_a_verdict_from_its_rule(book):
         assert entry["quantity"] == c["test"]["uses"][0]
         assert entry["verdict"] == verdicts.evaluate(c, results).verdict
         assert results[f"verdict_{c['id']}"] == entry["verdict"], f"{c['id']}: the chapter printed another verdict"
+
+
+def test_a_change_to_the_rules_or_labels_re_executes(tmp_path):
+    """Chapters call ``decide`` and the ledger reads data/quantities.yml: both files are in the execution cache key."""
+    from rlbits.pipeline.execute import data_key
+
+    (tmp_path / "data" / "kjv").mkdir(parents=True)
+    (tmp_path / "data" / "claims.yml").write_text("- id: C01\n")
+    (tmp_path / "data" / "quantities.yml").write_text("q: the q\n")
+    (tmp_path / "data" / "kjv" / "kjv.txt.xz").write_bytes(b"x")
+    keys = {data_key(tmp_path)}
+    for rel, text in (("claims.yml", "- id: C02\n"), ("quantities.yml", "q: another q\n"), ("kjv/kjv.txt.xz", "y")):
+        (tmp_path / "data" / rel).write_text(text)
+        keys.add(data_key(tmp_path))
+    assert len(keys) == 4
+    (tmp_path / "data" / "references.bib").write_text("@misc{a}")  # not read by any execution
+    assert data_key(tmp_path) in keys

@@ -128,3 +128,78 @@ def test_header_buttons_point_at_the_pages_downloads():
     downloads = context["header_buttons"][0]["buttons"]
     assert [b["url"] for b in downloads] == ["../_downloads/abc/ch.ipynb", "../_downloads/def/ch.md", ""]
     assert context["header_buttons"][1]["buttons"][0]["url"].endswith("/chapters/ch.md")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Numbers as a reader reads them; the argument at a glance (issue 16, items 3 and 9)
+# ---------------------------------------------------------------------------------------------------------------
+
+def _doc(*children):
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    document = new_document("test", get_default_settings(Parser))
+    document += nodes.paragraph("", "", *children)
+    return document
+
+
+def _pasted(text):
+    from docutils import nodes
+
+    return nodes.inline(text, text, classes=["pasted-text"])
+
+
+def test_numbers_are_rewritten_in_prose_and_left_alone_in_code_and_math():
+    from docutils import nodes
+
+    from rlbits.numbers import TIMES
+
+    doc = _doc(nodes.Text("the gap is "), _pasted("1.227e+09"), nodes.Text(" at p = 1e-05; quick mode: "),
+               _pasted("False"), nodes.Text(", code "), nodes.literal("x = 1e-05", "x = 1e-05"),
+               nodes.math("10^{-5} = 1e-5", "10^{-5} = 1e-5"), _pasted("a label of probability $1/V$ carries 16.61"),
+               nodes.reference("https://x.org/1e5", "https://x.org/1e5", refuri="https://x.org/1e5"))
+    assert sphinxext.readable_numbers(doc) >= 4
+    text = doc.astext()
+    assert f"the gap is 1.227{TIMES}10⁹ at p = 10⁻⁵; quick mode: no, code x = 1e-05" in text
+    assert "10^{-5} = 1e-5" in text and "https://x.org/1e5" in text  # math and addresses as written
+    maths = [m.astext() for m in doc.findall(nodes.math)]
+    assert maths == ["10^{-5} = 1e-5", "1/V"]  # the glued sentence's $1/V$ became math
+    assert "$" not in text
+    assert sphinxext.readable_numbers(doc) == 0  # idempotent: a second pass changes nothing
+
+
+def test_a_dollar_that_is_not_math_stays_text():
+    doc = _doc(_pasted("costs $5 and $ 6"))
+    sphinxext.readable_numbers(doc)
+    assert doc.astext() == "costs $5 and $ 6"
+
+
+def _ledger():
+    return {"C02": {"verdict": "holds", "chapter": "05_x", "claim": "second", "quantity": "q2",
+                    "label": "the $q$ of two", "value_text": "10⁶", "verdicts_label": "ch05-verdicts"},
+            "C10": {"verdict": "discussed, not testable", "chapter": "13_y", "claim": "tenth", "quantity": None,
+                    "label": "", "value_text": "", "verdicts_label": ""},
+            "C01": {"verdict": "holds", "chapter": "01_z", "claim": "first", "quantity": "q1", "label": "",
+                    "value_text": "3", "verdicts_label": ""}}
+
+
+def test_glance_lists_every_claim_in_order_with_verdict_number_and_link():
+    text = sphinxext.glance_markdown(_ledger())
+    assert text.startswith("Of the 3 claims, 2 hold and 1 is discussed but not testable.")
+    rows = [line for line in text.splitlines() if line.startswith("* - **C")]
+    assert [r.split("**")[1] for r in rows] == ["C01", "C02", "C10"]
+    assert "  - the $q$ of two: 10⁶" in text and "  - **holds**" in text and "  - 3" in text
+    assert "{ref}`Ch. 5 <ch05-verdicts>`" in text and "{doc}`Ch. 1 </chapters/01_z>`" in text
+    # a partial render without those chapters: plain text instead of broken links
+    partial = sphinxext.glance_markdown(_ledger(), docs={"chapters/13_y"})
+    assert "{ref}" not in partial and "  - Ch. 5" in partial and "{doc}`Ch. 13 </chapters/13_y>`" in partial
+
+
+def test_glance_says_when_a_verdict_is_missing():
+    ledger = _ledger()
+    ledger["C02"]["verdict"] = None
+    text = sphinxext.glance_markdown(ledger)
+    assert "1 holds, 1 is discussed but not testable, and 1 has no verdict yet" in text
+    assert "*no verdict recorded*" in text

@@ -277,15 +277,14 @@ def mark_reader_run(nb, overrides: dict) -> None:
 
 
 # ------------------------------------------------------------------ cache keys and safe writes
-#: The book's files besides its text and ``rlbits`` that every chapter reads: the pins, and the claims and rules that
-#: ``rlbits.decide`` evaluates (so an edited rule re-executes the chapters that decide by it).
-KEY_INPUTS = ("requirements.txt", "data/claims.yml")
+#: The book's files besides its text, ``rlbits`` and the data files (:data:`DATA_FILES`) that every run depends on.
+KEY_INPUTS = ("requirements.txt",)
 
 
 def cache_key(md_text: str, parameters: dict, root: Path, extra: str = "", inputs=KEY_INPUTS) -> str:
     """What an executed chapter depends on: its text, the ``rlbits`` sources, the files ``inputs`` of the book's root
-    (``requirements.txt``, ``data/claims.yml``), its parameters (``extra``: the back matter adds the other chapters'
-    results and the ledger), hashed."""
+    (``requirements.txt``), its parameters, and ``extra`` (:func:`execute_chapter` adds :func:`data_key`, so an edited
+    rule or label re-executes; the back matter adds the other chapters' results and the ledger), hashed."""
     h = hashlib.sha256(b"rlbits-execute-v1\0")
     h.update(md_text.encode())
     package = Path(__file__).resolve().parents[1]  # the whole rlbits package
@@ -296,6 +295,23 @@ def cache_key(md_text: str, parameters: dict, root: Path, extra: str = "", input
         h.update(f"\0{name}\0".encode() + (f.read_bytes() if f.exists() else b""))
     h.update(b"\0params\0" + json.dumps(parameters, sort_keys=True, default=repr).encode())
     h.update(f"\0{sys.version}\0{extra}".encode())
+    return h.hexdigest()
+
+
+#: Data files a chapter's execution reads through ``rlbits``: the claims' rules (``decide``, the ledger), the ledger's
+#: quantity labels, the corpus. A change to any of them re-executes the chapters (and the back matter).
+DATA_FILES = ("data/claims.yml", "data/quantities.yml", "data/kjv")
+
+
+def data_key(root: Path) -> str:
+    """A hash of :data:`DATA_FILES` under ``root`` (names and bytes; a folder's files in order)."""
+    h = hashlib.sha256(b"rlbits-data-v1\0")
+    for rel in DATA_FILES:
+        base = Path(root) / rel
+        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
+        for path in files:
+            name = rel if path == base else f"{rel}/{path.relative_to(base).as_posix()}"
+            h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"-") + b"\0")
     return h.hexdigest()
 
 
@@ -386,7 +402,7 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
     nb = jupytext.reads(md_text, fmt="md:myst")
     check_parameters(nb, parameters, source)
     overrides = overrides_of(nb, parameters)
-    key = cache_key(md_text, parameters, root, extra_key)
+    key = cache_key(md_text, parameters, root, extra_key + data_key(root))
     if reuse:
         cached = _cached(source, out_dir, key)
         if cached is not None:

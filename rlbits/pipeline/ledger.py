@@ -13,6 +13,11 @@ chapter's recorded verdict disagrees with its rule (and then the back matter is 
 The ledger takes verdicts only from *default* runs: it reads ``_build/results/default/<chapter>.json``, which the
 pipeline writes only when a chapter runs at its default parameters, so a reader run (``run -p ...``) never changes a
 verdict; the table says which pages were built from other parameters (:func:`reader_runs`).
+
+A reader sees each piece of evidence as a label and a number ("samples for a 95% chance of sampling the answer once:
+299,572"), never as an internal key: labels come from ``data/quantities.yml`` (:func:`quantity_labels`), numbers
+from :mod:`rlbits.numbers`. ``ledger.json`` carries both (``label``, ``value_text``), and the landing page's table
+(``{rlbits-glance}`` in :mod:`rlbits.sphinxext`) is built from it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from rlbits import verdicts
+from rlbits import numbers, verdicts
 from rlbits.pipeline.execute import OVERRIDES_KEY, atomic_write
 from rlbits.results import VERDICTS, build_dir
 
@@ -43,6 +48,11 @@ class Entry:
     rule: str = ""
     #: the overrides of the chapter's page when it was built from a reader run (``name = value, ...``), else ""
     reader_run: str = ""
+    #: the human label of ``quantity`` (``data/quantities.yml``; MyST, may hold ``$...$``), and its value as printed
+    label: str = ""
+    value_text: str = ""
+    #: the MyST target of the owning chapter's Verdicts section (``chNN-verdicts``), or "" when it has none
+    verdicts_label: str = ""
 
 
 def default_results(stem: str, build: Path | None = None) -> dict:
@@ -88,12 +98,40 @@ def load_claims(path: Path | None = None) -> list[dict]:
     return claims
 
 
+def quantity_labels(path: Path | None = None) -> dict[str, dict]:
+    """``data/quantities.yml``: quantity name -> ``{"label": ..., "sig": int}`` or ``{"label": ..., "format": spec}``
+    (an entry given as a bare string is its label)."""
+    raw = yaml.safe_load(Path(path or ROOT / "data" / "quantities.yml").read_text()) or {}
+    out = {}
+    for name, spec in raw.items():
+        spec = {"label": spec} if isinstance(spec, str) else dict(spec)
+        unknown = set(spec) - {"label", "sig", "format"}
+        if not spec.get("label") or unknown or ("sig" in spec and "format" in spec):
+            raise ValueError(f"data/quantities.yml: {name}: give a 'label' and at most one of 'sig' or 'format' "
+                             f"(got {sorted(spec)})")
+        out[name] = spec
+    return out
+
+
+def value_text(value, spec: dict | None = None) -> str:
+    """A recorded value as the ledger prints it, with the quantity's ``sig`` or ``format`` (:mod:`rlbits.numbers`)."""
+    spec = spec or {}
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return numbers.rewrite(value)
+    if "format" in spec:
+        return numbers.fmt(value, spec["format"])
+    return numbers.number(value, sig=spec.get("sig", 3))
+
+
 def entries(claims: list[dict] | None = None, results_of=None, build: Path | None = None) -> list[Entry]:
     """One ledger entry per claim, from the owning chapter's default-run results in ``build`` (verdict ``None`` if
     absent), or from ``results_of(stem)`` when given (tests)."""
     out = []
     readers = reader_runs(build) if results_of is None else {}
     results_of = results_of or (lambda stem: default_results(stem, build))
+    labels = quantity_labels()
     cache: dict[str, dict] = {}
     for c in claims or load_claims():
         stem = c["chapter"]
@@ -115,9 +153,12 @@ def entries(claims: list[dict] | None = None, results_of=None, build: Path | Non
                 raise ValueError(f"{stem} recorded {key}={verdict!r} but the rule of data/claims.yml gives "
                                  f"{decision.verdict!r}")
             verdict, quantity, note = decision.verdict, decision.evidence, decision.says
+        value = r.get(quantity) if quantity else None
+        spec = labels.get(quantity or "", {})
         out.append(Entry(id=c["id"], claim=c["claim"], source=", ".join(c["source"]), chapter=stem,
-                         verdict=verdict, quantity=quantity, value=r.get(quantity) if quantity else None,
-                         note=note, rule=verdicts.rule_markdown(c), reader_run=readers.get(stem, "")))
+                         verdict=verdict, quantity=quantity, value=value, note=note, rule=verdicts.rule_markdown(c),
+                         reader_run=readers.get(stem, ""), label=spec.get("label", ""),
+                         value_text=value_text(value, spec), verdicts_label=verdicts_label(stem) or ""))
     return out
 
 
@@ -147,12 +188,6 @@ def read_json(path: Path | None = None) -> list[Entry]:
     return [Entry(id=cid, **row) for cid, row in json.loads(path.read_text()).items()]
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "" if value is None else str(value)
-
-
 def verdicts_label(stem: str) -> str | None:
     """The MyST target of chapter ``stem``'s Verdicts section (``chNN-verdicts``), or None if the chapter has none.
 
@@ -177,6 +212,20 @@ def chapter_link(stem: str) -> str:
     return f"{{doc}}`Ch. {int(number)} <../{stem}>`"
 
 
+def evidence_markdown(e: Entry) -> str:
+    """The deciding number as a reader reads it: "label: value" (the key itself only when it has no label, which
+    tests/test_ledger.py forbids for the quantities a ledger row shows)."""
+    if not e.quantity:
+        return ""
+    name = e.label or f"`{e.quantity}`"
+    return f"{name}: {e.value_text}" if e.value_text else name
+
+
+def notes_markdown(items: list[Entry]) -> str:
+    """The notes behind the verdicts: each claim's deciding sentence (MyST; ``$...$`` is math)."""
+    return "\n".join(f"- **{e.id}** ({e.verdict or 'no verdict'}): {e.note}" for e in items)
+
+
 def markdown_table(items: list[Entry]) -> str:
     """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter's
     verdicts (:func:`chapter_link`)."""
@@ -188,7 +237,7 @@ def markdown_table(items: list[Entry]) -> str:
                     "below are their chapters' default runs.", ""]
     for e in items:
         verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
-        evidence = f"`{e.quantity}` = {_fmt(e.value)}" if e.quantity else ""
+        evidence = evidence_markdown(e)
         where = chapter_link(e.chapter)
         rule = e.rule.replace("|", "\\|")
         if e.reader_run:

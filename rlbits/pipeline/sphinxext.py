@@ -8,6 +8,12 @@ imports it.
 * **Figures** (every chapter; see :mod:`rlbits.plotting`): each SVG figure gets a ``min-width`` so the page never
   shrinks it below the scale at which its smallest text is ``MIN_TEXT_PX``; a wider figure scrolls inside its own box
   (``_static/rlbits.css``).
+* **Numbers** (every page): every number printed in e-notation outside code and math (a glued value, a sentence a
+  chapter built with ``f"{x:.3g}"``, a table of results) is rewritten by :func:`rlbits.numbers.rewrite`
+  (``8.49e+14`` -> 8.49 × 10¹⁴, ``1e-05`` -> 10⁻⁵); a glued boolean reads "yes"/"no"; ``$...$`` inside a glued
+  sentence (a verdict's note, from ``data/claims.yml``) is typeset as math (:func:`readable_numbers`).
+* **The argument at a glance** (landing page): the directive ``{rlbits-glance}`` renders each claim, its verdict and
+  its deciding number from the claims ledger of this build (``_build/results/ledger.json``; :func:`glance_markdown`).
 * **Downloads**: executed notebooks are shipped once. ``html_copy_source`` is off (no ``_sources/`` copy); the theme's
   download menu points at the page's own ``{download}`` files (the executed notebook and the MyST source in
   ``_downloads/``), and the edit button at the MyST file the repository holds.
@@ -120,6 +126,202 @@ def register_bibliography_style() -> None:
     register_plugin("pybtex.style.labels", STYLE_NAME, _label_style(), force=True)
     register_plugin("pybtex.style.sorting", STYLE_NAME, _sorting_style(), force=True)
     register_plugin("pybtex.style.formatting", STYLE_NAME, _formatting_style(), force=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Numbers as a reader reads them (issue 16, item 3)
+# ---------------------------------------------------------------------------------------------------------------
+
+def _verbatim_types():
+    """Nodes whose text is code, math or markup, never prose: their numbers stay as written."""
+    from docutils import nodes
+
+    return (nodes.FixedTextElement, nodes.literal, nodes.math, nodes.raw, nodes.comment, nodes.target,
+            nodes.system_message)
+
+
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=\S)([^$]+?)(?<=[^\s\\])\$(?!\$)")
+
+
+def _is_verbatim(node, kinds) -> bool:
+    from docutils import nodes
+
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, kinds):
+            return True
+        if isinstance(parent, nodes.reference) and "://" in parent.get("refuri", ""):
+            return True  # an address shown as the link's text
+        parent = parent.parent
+    return False
+
+
+def readable_numbers(document) -> int:
+    """Rewrite ``document`` in place (see the module docstring, *Numbers*); returns the number of nodes changed.
+
+    * a glued value (``inline.pasted-text``) that is ``True``/``False`` becomes "yes"/"no";
+    * ``$...$`` in a glued value becomes inline math;
+    * every text outside code and math has its e-notation numbers rewritten by :func:`rlbits.numbers.rewrite`.
+    """
+    from docutils import nodes
+
+    from rlbits.numbers import rewrite, words
+
+    changed = 0
+    for inline in list(document.findall(nodes.inline)):
+        if "pasted-text" not in inline.get("classes", []) or len(inline.children) != 1 or \
+                not isinstance(inline.children[0], nodes.Text):
+            continue
+        text = inline.astext()
+        if text in ("True", "False"):
+            inline.children[0].parent.replace(inline.children[0], nodes.Text(words(text == "True")))
+            changed += 1
+        elif "$" in text and _INLINE_MATH.search(text):
+            parts, last = [], 0
+            for m in _INLINE_MATH.finditer(text):
+                if m.start() > last:
+                    parts.append(nodes.Text(text[last:m.start()]))
+                parts.append(nodes.math(m.group(1), m.group(1)))
+                last = m.end()
+            if last < len(text):
+                parts.append(nodes.Text(text[last:]))
+            inline.children = []
+            inline.extend(parts)
+            changed += 1
+    kinds = _verbatim_types()
+    for node in list(document.findall(nodes.Text)):
+        new = rewrite(str(node))
+        if new != str(node) and not _is_verbatim(node, kinds):
+            node.parent.replace(node, nodes.Text(new))
+            changed += 1
+    return changed
+
+
+def _transforms():
+    from sphinx.transforms import SphinxTransform
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class ReadableNumbers(SphinxTransform):
+        """At read time (so glued math counts as the page's math): :func:`readable_numbers`."""
+
+        default_priority = 800
+
+        def apply(self, **kwargs):
+            readable_numbers(self.document)
+
+    class ReadableNumbersLate(SphinxPostTransform):
+        """Again after glue references to other pages are resolved (myst-nb's post-transform, priority 5)."""
+
+        default_priority = 900
+
+        def apply(self, **kwargs):
+            readable_numbers(self.document)
+
+    return ReadableNumbers, ReadableNumbersLate
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The argument at a glance (landing page; issue 16, item 9)
+# ---------------------------------------------------------------------------------------------------------------
+
+#: The ledger document; when a (partial) render leaves it out, the landing page says so instead of failing.
+LEDGER_DOC = "chapters/backmatter/claims_ledger"
+_VERDICT_ORDER = ("holds", "holds with a caveat", "depends on the definition", "does not hold",
+                  "discussed, not testable")
+#: each verdict as the verb of a sentence counting claims: (one claim, several claims)
+_VERDICT_VERBS = {"holds": ("holds", "hold"), "holds with a caveat": ("holds with a caveat", "hold with a caveat"),
+                  "depends on the definition": ("depends on the definition", "depend on the definition"),
+                  "does not hold": ("does not hold", "do not hold"),
+                  "discussed, not testable": ("is discussed but not testable", "are discussed but not testable")}
+
+
+def ledger_json_path(app) -> Path:
+    """Where this build's claims ledger is: ``rlbits_ledger_json`` if set, else ``<build>/results/ledger.json``
+    (the book is rendered from ``<build>/src``)."""
+    configured = getattr(app.config, "rlbits_ledger_json", "")
+    return Path(configured) if configured else Path(app.srcdir).parent / "results" / "ledger.json"
+
+
+def _chapter_number(stem: str) -> str:
+    head = stem.split("_", 1)[0]
+    return str(int(head)) if head.isdigit() else stem
+
+
+def glance_markdown(ledger: dict, docs=None) -> str:
+    """MyST for the landing page: a sentence counting the verdicts and a table with one row per claim (its verdict,
+    the number that decided it, a link to the chapter's verdicts). ``ledger`` is ``ledger.json``
+    (:func:`rlbits.ledger.write_json`); ``docs`` the documents in the book (links to others become plain text)."""
+    from collections import Counter
+
+    from rlbits.numbers import number
+
+    ids = sorted(ledger, key=lambda cid: (len(cid), cid))
+    counts = Counter(ledger[cid].get("verdict") or "no verdict recorded" for cid in ids)
+    said = [f"{number(counts[v])} {_VERDICT_VERBS[v][counts[v] != 1]}" for v in _VERDICT_ORDER if counts.get(v)]
+    if counts.get("no verdict recorded"):
+        n = counts["no verdict recorded"]
+        said.append(f"{number(n)} {'has' if n == 1 else 'have'} no verdict yet")
+    listed = ", ".join(said[:-1]) + (", and " if len(said) > 2 else " and ") + said[-1] if len(said) > 1 else said[0]
+    lines = [f"Of the {number(len(ids))} claims, {listed}.", "",
+             "```{list-table} Each claim, its verdict in the default run of every chapter, and the recorded number "
+             "that decided it (the claims ledger has the rules and the notes).",
+             ":header-rows: 1", ":class: rlbits-cards rlbits-glance", ":name: tab-intro-glance", "",
+             "* - Claim", "  - Verdict", "  - Deciding number", "  - Where"]
+    for cid in ids:
+        e = ledger[cid]
+        verdict = f"**{e['verdict']}**" if e.get("verdict") else "*no verdict recorded*"
+        if e.get("quantity") and e.get("label"):
+            evidence = f"{e['label']}: {e.get('value_text', '')}"
+        elif e.get("quantity"):
+            evidence = e.get("value_text", "")
+        else:
+            evidence = "(a value judgement or a history, not a measurement)"
+        stem, label = e.get("chapter", ""), e.get("verdicts_label") or ""
+        shown = f"Ch. {_chapter_number(stem)}"
+        doc = f"chapters/{stem}"
+        if docs is not None and doc not in docs:
+            where = shown
+        elif label:
+            where = f"{{ref}}`{shown} <{label}>`"
+        else:
+            where = f"{{doc}}`{shown} </{doc}>`"
+        lines += [f"* - **{cid}** {e.get('claim', '')}", f"  - {verdict}", f"  - {evidence}", f"  - {where}"]
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _glance_directive():
+    from docutils import nodes
+    from docutils.statemachine import StringList
+    from sphinx.util import logging
+    from sphinx.util.docutils import SphinxDirective
+
+    logger = logging.getLogger(__name__)
+
+    class GlanceDirective(SphinxDirective):
+        """``{rlbits-glance}``: the argument at a glance, from this build's ``ledger.json`` (see
+        :func:`glance_markdown`). The pipeline renders only after the back matter executed, and a change in the
+        ledger changes the staged ledger page too, so a render is never skipped with a stale table."""
+
+        has_content = False
+
+        def run(self):
+            path = ledger_json_path(self.env.app)
+            self.env.note_dependency(str(path))
+            if not path.exists():
+                if LEDGER_DOC in self.env.found_docs:
+                    logger.warning(f"rlbits-glance: no claims ledger at {path}: execute "
+                                   f"{LEDGER_DOC}.md before rendering", location=self.get_location())
+                para = nodes.paragraph(text="The claims ledger was not executed in this build, so the verdicts "
+                                            "are not shown here.")
+                return [para]
+            ledger = json.loads(path.read_text())
+            text = glance_markdown(ledger, docs=set(self.env.found_docs))
+            box = nodes.container(classes=["rlbits-glance-box"])
+            self.state.nested_parse(StringList(text.splitlines(), source=str(path)), self.content_offset, box)
+            return [box]
+
+    return GlanceDirective
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -286,10 +488,15 @@ def finish(app, exc):
 
 def setup(app):
     register_bibliography_style()
+    app.add_config_value("rlbits_ledger_json", "", "env")
+    app.add_directive("rlbits-glance", _glance_directive())
+    early, late = _transforms()
+    app.add_transform(early)
+    app.add_post_transform(late)
     app.connect("html-page-context", fix_header_buttons, priority=600)  # after the theme builds its buttons
     app.connect("build-finished", finish, priority=900)  # after sphinx-mathjax-offline copies MathJax
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
+__all__ = ["readable_numbers", "glance_markdown", "ledger_json_path", "author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
            "site_size"]
