@@ -7,7 +7,7 @@ the single place that decides how:
   figures, positional (with separators) from 0.001 up to a million, else in scientific notation ``m × 10ⁿ`` with a
   Unicode superscript exponent (``10ⁿ`` alone when the mantissa is 1), booleans as "yes"/"no".
 * :func:`rewrite` turns every number in e-notation inside a text (``"gap 1.227e+09 at p = 1e-05"``) into that form,
-  keeping the digits it was given. The book's Sphinx extension (:mod:`rlbits.sphinxext`) applies it to every
+  keeping the digits it was given. The book's Sphinx extension (:mod:`rlbits.pipeline.sphinxext`) applies it to every
   rendered text outside code and math, so a glued value formatted as ``.2e``, a sentence a chapter builds with
   ``f"{x:.3g}"``, a table of results and the claims ledger all read the same way. Chapters need not change.
 * :func:`fmt` is ``format(value, spec)`` followed by :func:`rewrite` (what a glue reference with a format spec
