@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from rlbits import numbers, verdicts
+from rlbits import numbers, tables, verdicts
 from rlbits.pipeline.execute import OVERRIDES_KEY, atomic_write
 from rlbits.results import VERDICTS, build_dir
 
@@ -229,12 +229,7 @@ def notes_markdown(items: list[Entry]) -> str:
 def markdown_table(items: list[Entry]) -> str:
     """The ledger as a MyST table: claim (with its sources), verdict, the recorded evidence, and a link to the chapter's
     verdicts (:func:`chapter_link`)."""
-    rows = ["| Claim | Verdict | Evidence | Rule | Tested in |", "|---|---|---|---|---|"]
-    readers = {e.chapter: e.reader_run for e in items if e.reader_run}
-    if readers:
-        pages = "; ".join(f"`{stem}` ({text})" for stem, text in sorted(readers.items()))
-        rows[:0] = [f"**Pages built from other parameters:** {pages}. Those pages show a reader run; the verdicts "
-                    "below are their chapters' default runs.", ""]
+    rows = []
     for e in items:
         verdict = f"**{e.verdict}**" if e.verdict else "*no verdict recorded*"
         evidence = evidence_markdown(e)
@@ -242,5 +237,14 @@ def markdown_table(items: list[Entry]) -> str:
         rule = e.rule.replace("|", "\\|")
         if e.reader_run:
             where += " (page: reader run)"
-        rows.append(f"| **{e.id}** {e.claim} *({e.source})* | {verdict} | {evidence} | {rule} | {where} |")
-    return "\n".join(rows)
+        rows.append([f"**{e.id}** {e.claim} *({e.source})*", verdict, evidence, rule, where])
+    text = tables.markdown(["Claim", "Verdict", "Evidence", "Rule", "Tested in"], rows,
+                           "The claims ledger: each claim of the sources, paraphrased, with the verdict of its "
+                           "chapter's default run, the recorded number that decided it, the rule that maps the "
+                           "number to the verdict, and the chapter that tests it.", "tbl-claims-ledger")
+    readers = {e.chapter: e.reader_run for e in items if e.reader_run}
+    if readers:
+        pages = "; ".join(f"`{stem}` ({notice})" for stem, notice in sorted(readers.items()))
+        text = (f"**Pages built from other parameters:** {pages}. Those pages show a reader run; the verdicts "
+                "below are their chapters' default runs.\n\n" + text)
+    return text
