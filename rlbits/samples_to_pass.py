@@ -6,7 +6,8 @@ reaches each target. This module turns those runs into the numbers the chapter r
 
 - the exact expectations where they exist: REINFORCE without a baseline waits a geometric time of mean ``1/p_k`` at
   each of SL's pass rates ``p_k`` below the target (:func:`reinforce_exact`), and the eliminator needs
-  ``E min(T, m)`` samples with ``T`` uniform on ``1..V`` (:func:`eliminator_exact`);
+  ``E min(T, m)`` samples with ``T`` uniform on ``1..V`` (:func:`eliminator_exact`); and REINFORCE from a warm
+  start (:func:`reinforce_expected_from`);
 - the samples to a pass rate of 1/2 at every ``V`` and their log-log fits (:func:`samples_to_half`,
   :func:`loglog_fits`);
 - the Monte Carlo means against those expectations, in standard errors (:func:`mc_max_abs_z`, :func:`report`);
@@ -30,6 +31,22 @@ def reinforce_exact(V: int, target: float, eta: float) -> tuple[float, float]:
     ``(1 - p_k)/p_k**2`` over SL's pass rates ``p_k`` below the target (independent geometric waits)."""
     p_lv, _ = learners.pass_rate(learners.sl_gaps(V, target, eta), V)
     return float(np.sum(1 / p_lv[:-1])), float(np.sum((1 - p_lv[:-1]) / p_lv[:-1] ** 2))
+
+
+def reinforce_expected_from(V: int, p_start: float, target: float, eta: float) -> float:
+    """Expected samples of REINFORCE (no baseline, batch 1) from pass rate ``p_start`` to ``target``: the sum of
+    ``1/p_k`` along the gap recursion ``d += eta q V/(V-1)`` started at the gap of ``p_start`` (a warm start; at
+    ``p_start = 1/V`` it is :func:`reinforce_exact`'s mean)."""
+    target = float(target)
+    d = learners.gap_for_pass_rate(p_start, V)
+    c = eta * V / (V - 1)
+    total = 0.0
+    p, q = learners.pass_rate(d, V)
+    while p < target:
+        total += 1 / p
+        d += c * q
+        p, q = learners.pass_rate(d, V)
+    return total
 
 
 def eliminator_exact(V: int, target: float) -> tuple[float, float]:
