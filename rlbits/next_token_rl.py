@@ -20,6 +20,8 @@ from rlbits import bigram
 from rlbits.language import MarkovLanguage, softmax_rows
 
 MECHANISMS = ("mode seeking", "drift", "neither")
+#: drift: RL's largest token probability exceeds the data's mode probability by more than this factor
+DRIFT_FACTOR = 1.5
 
 
 def halving(curves: bigram.Curves) -> np.ndarray:
@@ -65,13 +67,13 @@ def mechanism(mode_excess: np.ndarray, mode_excess_se: float, reward: np.ndarray
 
     ``"mode seeking"`` if its probability of the data's mode exceeds the data's by more than two standard errors
     (``mode_excess`` per run, ``mode_excess_se`` over runs) and it earns more reward there than the true
-    distribution (``reward_true``); otherwise ``"drift"`` if its largest token probability ``top`` is more than 1.5
-    times the mode's probability under the data (``true_mode``): concentrated, but not on the mode; otherwise
+    distribution (``reward_true``); otherwise ``"drift"`` if its largest token probability ``top`` is more than
+    :data:`DRIFT_FACTOR` times the mode's probability under the data (``true_mode``): concentrated, but not on the mode; otherwise
     ``"neither"``.
     """
     if mode_excess.mean() - 2 * mode_excess_se > 0 and reward.mean() > reward_true:
         return "mode seeking"
-    return "drift" if top.mean() > 1.5 * true_mode else "neither"
+    return "drift" if top.mean() > DRIFT_FACTOR * true_mode else "neither"
 
 
 def absorbed_at(left: np.ndarray, ab: np.ndarray, target: float) -> float:
