@@ -68,8 +68,8 @@ def mechanism(mode_excess: np.ndarray, mode_excess_se: float, reward: np.ndarray
     ``"mode seeking"`` if its probability of the data's mode exceeds the data's by more than two standard errors
     (``mode_excess`` per run, ``mode_excess_se`` over runs) and it earns more reward there than the true
     distribution (``reward_true``); otherwise ``"drift"`` if its largest token probability ``top`` is more than
-    :data:`DRIFT_FACTOR` times the mode's probability under the data (``true_mode``): concentrated, but not on the mode; otherwise
-    ``"neither"``.
+    :data:`DRIFT_FACTOR` times the mode's probability under the data (``true_mode``): concentrated, but not on the
+    mode; otherwise ``"neither"``.
     """
     if mode_excess.mean() - 2 * mode_excess_se > 0 and reward.mean() > reward_true:
         return "mode seeking"
