@@ -128,3 +128,30 @@ def test_rule_inputs(r):
     for claim in ("C02", "C06"):
         assert r[f"verdict_{claim}_quantity"] in r
         assert r[f"verdict_{claim}_text"].startswith(r[f"verdict_{claim}"]) or not r[f"verdict_{claim}_premise"]
+
+
+def test_exercise_solutions(r):
+    """The solutions' numbers, at the exercises' own settings (the defaults), recomputed here."""
+    V = 100_000
+    # exercise 1: (a) moves from ln(p_end/0.5)/ln(p_end V) at 0.99 to the same at 0.9
+    share = lambda p_end: math.log(p_end / 0.5) / math.log(p_end * V)  # noqa: E731
+    assert r["ex1_share_equal_p0_99"] == pytest.approx(share(0.99), rel=1e-12)
+    assert r["ex1_share_equal_p0_9"] == pytest.approx(share(0.9), rel=1e-12)
+    assert r["ex1_move_equal_per_decade"] == pytest.approx(share(0.9) - share(0.99), rel=1e-10)
+    # exercise 2: RL's waits by a plain loop at eta 1, against the continuum n_rl(x) of the chapter
+    for eta, tag in ((0.1, "eta0_1"), (1.0, "eta1")):
+        c = eta * V / (V - 1)
+        d, p, rates = 0.0, 1 / V, []
+        while p < 0.99:
+            rates.append(p)
+            d += c * (1 - p)
+            p = 1 / (1 + (V - 1) * math.exp(-d))
+        exact = sum(1 / q for q in rates)
+        n_rl = lambda q: (2 * math.log(q / (1 - q)) + q / (1 - q) - (1 - q) / q) / c  # noqa: E731
+        assert r[f"ex2_drift_rl_{tag}"] == pytest.approx(exact / (n_rl(p) - n_rl(1 / V)) - 1, rel=1e-6)
+        assert r[f"ex2_first_decade_{tag}"] == pytest.approx(sum(1 / q for q in rates if q < 10 / V) / exact,
+                                                            rel=1e-10)
+        assert r[f"ex2_steps_first_decade_{tag}"] == sum(q < 10 / V for q in rates)
+    # exercise 3: the gap at T = 10^6 equals a million at the recorded threshold, and is 4T/3 at p = 1/2
+    assert gap(r["ex3_gap_million_p_threshold_T1e6"], 10**6) == pytest.approx(1e6, rel=1e-8)
+    assert r["ex3_gap_at_half_T1e6"] == pytest.approx(4e6 / 3, rel=1e-12)

@@ -108,3 +108,28 @@ def test_mean_baseline_and_init(r):
     # the median of 100 random inits against log-normal theory (V >> e^(sigma^2) at the defaults)
     assert r["init_median_pass_rate_times_V"] == pytest.approx(math.exp(-r["init_sigma"] ** 2 / 2), rel=0.4)
     assert r["init_lognormal_median_times_V"] == pytest.approx(math.exp(-r["init_sigma"] ** 2 / 2), rel=1e-12)
+
+
+def test_exercise_solutions(r):
+    """The solutions' numbers, at the exercises' own settings, recomputed by plain recursions."""
+    V = 100_000
+    for eta, tag in ((1.0, "eta1"), (0.3, "eta0_3")):
+        ps = sl_levels(V, eta, 0.5)
+        assert r[f"ex1_rl_half_over_V_{tag}"] == pytest.approx(sum(1 / p for p in ps[:-1]) / V, rel=1e-9)
+        grid = [10, 100, 1_000, 10_000, 100_000, 1_000_000]
+        steps = [len(sl_levels(v, eta, 0.5)) - 1 for v in grid]
+        assert r[f"ex1_sl_per_efold_{tag}"] == pytest.approx(np.polyfit(np.log(grid), steps, 1)[0], rel=1e-9)
+    # exercise 2: the waits from a warm start at 10/V, along SL's recursion started at that pass rate
+    u, w, total = math.log(10 / (V - 10) * (V - 1)), 0.0, 0.0
+    while True:
+        p = math.exp(u) / (math.exp(u) + (V - 1) * math.exp(w))
+        if p >= 0.5:
+            break
+        total += 1 / p
+        u, w = u + (1 - p), w - (1 - p) / (V - 1)
+    assert r["ex2_rl_samples_warm"] == pytest.approx(total, rel=1e-9)
+    assert r["ex2_cold_over_warm"] == pytest.approx(r["ex2_rl_samples_cold"] / total, rel=1e-9)
+    # exercise 3: batch 1's Monte Carlo mean near its exact expectation; batch 8 several times costlier
+    exact_b1 = sum(1 / p for p in sl_levels(r["ex3_V"], 1.0, 0.5)[:-1])
+    assert abs(r["ex3_mean_B1"] - exact_b1) < 5 * r["ex3_se_B1"]
+    assert r["ex3_ratio"] > 2

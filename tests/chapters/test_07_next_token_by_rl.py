@@ -131,3 +131,26 @@ def test_what_drives_the_random_contexts(r, chain):
     assert r["top_mass_rand_rl"] >= r["mode_mass_rand_rl"]
     # RL's reward lead over SL, paired over runs
     assert r["final_match_rl_minus_sl"] == pytest.approx(r["final_match_rl"] - r["final_match_sl"], abs=1e-12)
+
+
+def test_exercise_solutions(r):
+    """The solutions' numbers, at the exercises' own settings (the default language), recomputed here."""
+    P = make_language(**{**LANG, "concentration": None}).P
+    w, v = np.linalg.eig(P.T)
+    pi = np.real(v[:, np.argmin(np.abs(w - 1))])
+    pi = pi / pi.sum()
+    # exercise 1: with uniform next tokens the true distribution and the mode policy earn the same reward
+    assert r["ex1_reward_true_uniform"] == pytest.approx(float(pi @ (P * P).sum(axis=1)), rel=1e-9)
+    assert r["ex1_reward_mode_uniform"] == pytest.approx(r["ex1_reward_true_uniform"], rel=1e-9)
+    assert r["ex1_true_mode_mass_uniform"] == pytest.approx(1 / LANG["support"], rel=1e-12)
+    # exercise 2: (lr / 4) E[1 - sum P^2] nats over the random contexts, in bits; linear in lr
+    Pd = make_language(**LANG).P
+    wd, vd = np.linalg.eig(Pd.T)
+    pid = np.real(vd[:, np.argmin(np.abs(wd - 1))])
+    pid = pid / pid.sum()
+    rand = Pd.max(axis=1) < 1.0
+    tr = float(pid[rand] @ (1 - (Pd[rand] ** 2).sum(axis=1)) / pid[rand].sum())
+    for lr, tag in ((0.25, "0_25"), (0.5, "0_5"), (1.0, "1")):
+        assert r[f"ex2_sl_residual_predicted_lr{tag}"] == pytest.approx(lr / 4 * tr / np.log(2), rel=1e-9)
+    # exercise 3: the one-prompt ratio grows faster than log K and slower than K
+    assert 1 < r["ex3_growth_64_128"] < 2 and r["ex3_growth_64_128"] > r["ex3_log_growth_64_128"]
