@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from rlbits import compute
+from rlbits import compute, tables
 
 #: episode length of the whole-run bits-per-FLOP comparison (the essay's "tens of thousands of tokens")
 T_RUN = 10_000
@@ -120,11 +120,14 @@ def dynamics_results(rates: np.ndarray, dyn: dict, p0: float, p_end: float) -> d
 
 
 def share_table(model_list, table, dyn: dict) -> str:
-    """The chapter's table (MyST markdown): one row per model, its share of compute at ``p >= 1/2`` and mean bits."""
-    rows = [f"| {label} | {table[name][0]:.1%} | {table[name][1]:.3f} | {table[name][2]:.3f} |"
+    """The chapter's table (a numbered MyST table): one row per model, its share of compute at ``p >= 1/2`` and mean
+    bits."""
+    rows = [[label, f"{table[name][0]:.1%}", f"{table[name][1]:.3f}", f"{table[name][2]:.3f}"]
             for name, _, _, label in model_list]
     sl, rl = dyn["sl"], dyn["rl"]
-    rows += [f"| (c) SL dynamics | {sl['share_above']:.1%} | {sl['bits'] / sl['samples']:.3f} | |",
-             f"| (c) RL dynamics | {rl['share_above']:.2%} | | {rl['bits'] / rl['samples']:.4f} |"]
-    return ("| model | share of compute at $p \\ge 1/2$ | mean SL bits per sample | mean RL bound per "
-            "sample |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    rows += [["(c) SL dynamics", f"{sl['share_above']:.1%}", f"{sl['bits'] / sl['samples']:.3f}", ""],
+             ["(c) RL dynamics", f"{rl['share_above']:.2%}", "", f"{rl['bits'] / rl['samples']:.4f}"]]
+    return tables.markdown(
+        ["model", "share of compute at $p \\ge 1/2$", "mean SL bits per sample", "mean RL bound per sample"], rows,
+        "Where a run's compute goes, model by model: the share spent at pass rates of one half and above, and the "
+        "mean bits per sample for SL and the mean RL bound over the whole run.", "tbl-ch05-shares")

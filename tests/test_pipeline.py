@@ -144,3 +144,19 @@ def test_two_executions_are_identical(book, tmp_path):
                 continue
             b = second / kind / a.name
             assert a.read_bytes() == b.read_bytes(), f"{kind}/{a.name} differs between two executions"
+
+
+def test_a_partial_book_unlinks_only_what_it_left_out(tmp_path):
+    """``render --partial``: references to pages left out (and labels only they define) become their text."""
+    from rlbits.pipeline.book import _labels_defined, _unlink_missing
+
+    root = tmp_path
+    (root / "chapters").mkdir()
+    (root / "chapters" / "a.md").write_text("(a-target)=\n# A\n\n$$ x $$ (eq-a)\n")
+    kept = {"chapters/a"}
+    labels = _labels_defined(root, kept)
+    assert labels == {"a-target", "eq-a"}
+    text = ("See {doc}`Chapter A <a>`, {doc}`b`, {doc}`Chapter B <b>`, {eq}`eq-a`, {eq}`eq-b`, "
+            "{ref}`the verdicts <b-verdicts>`, {ref}`a-target` and {numref}`fig-b`.")
+    assert _unlink_missing(text, "chapters/x", kept, labels) == (
+        "See {doc}`Chapter A <a>`, b, Chapter B, {eq}`eq-a`, eq-b, the verdicts, {ref}`a-target` and fig-b.")

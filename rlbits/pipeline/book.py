@@ -380,10 +380,9 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not is_notebook(md):
             text = md.read_text()
-            if partial:  # links to chapters left out of a partial book become plain text
+            if partial:
                 kept = set(toc_files(src))
-                text = re.sub(r"\{doc\}`([^`<]*?)`", lambda m: m.group(0) if _doc_target(rel, m.group(1)) in kept
-                              else m.group(1), text)
+                text = _unlink_missing(text, rel, kept, _labels_defined(root, kept))
             target.with_suffix(".md").write_text(text)
             continue
         executed = build / "notebooks" / f"{md.stem}.ipynb"
@@ -391,6 +390,12 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
             missing.append(f"{rel}.md (not executed: run `python -m rlbits run {rel}.md`)")
             continue
         nb = nbformat.read(executed, as_version=4)
+        if partial:
+            kept = set(toc_files(src))
+            labels = _labels_defined(root, kept)
+            for cell in nb.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = _unlink_missing(cell.source, rel, kept, labels)
         sources_copy = src / "_myst" / f"{rel}.md"
         sources_copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(md, sources_copy)
@@ -406,6 +411,35 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
     if missing:
         raise FileNotFoundError("cannot render, missing: " + "; ".join(missing))
     return src
+
+
+_DEFINES = re.compile(r"^\(([\w-]+)\)=|\$\$\s*\(([\w-]+)\)|^\s*:(?:label|name):\s*(\S+)", re.M)
+
+
+def _labels_defined(root: Path, kept: set[str]) -> set[str]:
+    """The targets (``(label)=``, equation labels, ``:label:``/``:name:``) defined in the MyST sources of ``kept``."""
+    found = set()
+    for rel in kept:
+        md = root / f"{rel}.md"
+        if md.exists():
+            found |= {next(g for g in m.groups() if g) for m in _DEFINES.finditer(md.read_text())}
+    return found
+
+
+def _unlink_missing(text: str, rel: str, kept: set[str], labels: set[str]) -> str:
+    """In a partial book, a reference to a page left out, or to a label only such a page defines, becomes plain text
+    (``{doc}`Chapter 3 <03_x>``` -> ``Chapter 3``; ``{eq}`eq-ch1-x``` -> ``eq-ch1-x``), so that the render checks
+    the pages that are there without failing on those that are not."""
+    def doc(m):
+        target = m.group(2) or m.group(1)
+        return m.group(0) if _doc_target(rel, target) in kept else m.group(1).strip()
+
+    def label(m):
+        target = (m.group(3) or m.group(2)).strip()
+        return m.group(0) if target in labels else (m.group(2) if m.group(3) else target).strip()
+
+    text = re.sub(r"\{doc\}`([^`<]*?)(?:<([^`>]*)>)?`", doc, text)
+    return re.sub(r"\{(eq|ref|numref)\}`([^`<]*?)(?:<([^`>]*)>)?`", label, text)
 
 
 def _doc_target(rel: str, ref: str) -> str:
