@@ -228,6 +228,26 @@ def goodhart_flow(pi0, proxy, n_steps, lr, T=1, true_reward=None):
     return {"proxy": pis @ proxy, "right": right, "pass_rate": right**T, "pi": pis}
 
 
+def proxy_correlation(pi0, proxy):
+    """Correlation, under the policy ``pi0``, between a move's proxy score and its being the right move (move 0).
+
+    Chapter 10's Goodhart section: how good a signal the proxy is at the start of training. ``pi0`` is a probability
+    vector over the moves and ``proxy`` their scores; the proxy must not be constant and ``pi0[0]`` must lie in (0, 1).
+    """
+    pi0 = np.asarray(pi0, dtype=float)
+    proxy = np.asarray(proxy, dtype=float)
+    if pi0.ndim != 1 or proxy.shape != pi0.shape or abs(pi0.sum() - 1) > 1e-9 or not 0 < pi0[0] < 1:
+        raise ValueError(f"pi0={pi0.tolist()!r} must be a probability vector with pi0[0] in (0, 1) and one entry per "
+                         f"proxy score (proxy={proxy.tolist()!r})")
+    is_right = np.eye(pi0.size)[0]
+    mean_f = pi0 @ proxy
+    var_f = pi0 @ (proxy - mean_f) ** 2
+    if var_f <= 0:
+        raise ValueError(f"proxy={proxy.tolist()!r} is constant under pi0: its correlation is undefined")
+    cov = pi0 @ ((proxy - mean_f) * (is_right - pi0[0]))
+    return cov / math.sqrt(var_f * pi0[0] * (1 - pi0[0]))
+
+
 def run_chain(T_list, p0, alpha, target, seeds, n_runs, T_value_max, beta=0.1):
     """Chapter 10's experiment: the outcome, process and learned-value learners at every ``T`` in ``T_list``.
 

@@ -180,3 +180,21 @@ def test_noisy_update_expectation_by_enumeration():
         for eps in (0.0, 0.15, 0.4):
             e = sum(px * pf * (x ^ f) * (x - p) for x, px in ((1, p), (0, 1 - p)) for f, pf in ((1, eps), (0, 1 - eps)))
             assert e == pytest.approx((1 - 2 * eps) * p * (1 - p), rel=1e-12)
+
+
+def test_proxy_correlation_matches_a_weighted_sample_correlation():
+    pi0, proxy = np.array([0.5, 0.1, 0.4]), np.array([0.8, 1.0, 0.0])
+    # draw moves from pi0 and correlate their scores with the indicator of the right move
+    moves = np.random.default_rng(0).choice(3, size=400_000, p=pi0)
+    mc = np.corrcoef(proxy[moves], (moves == 0).astype(float))[0, 1]
+    assert abs(dense.proxy_correlation(pi0, proxy) - mc) < 0.005
+    # a proxy that scores only the right move is perfectly correlated with it; one that inverts it, perfectly against
+    assert dense.proxy_correlation(pi0, [1.0, 0.0, 0.0]) == pytest.approx(1.0)
+    assert dense.proxy_correlation(pi0, [0.0, 1.0, 1.0]) == pytest.approx(-1.0)
+
+
+def test_proxy_correlation_refuses_a_constant_proxy_or_bad_policy():
+    with pytest.raises(ValueError, match="constant"):
+        dense.proxy_correlation([0.5, 0.5], [1.0, 1.0])
+    with pytest.raises(ValueError, match="pi0"):
+        dense.proxy_correlation([1.0, 0.0], [1.0, 0.0])

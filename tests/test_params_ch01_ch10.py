@@ -14,11 +14,16 @@ CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
 
 
 def _cells(name):
+    """The setup cell, the parameters cell, and the validation after it: every code cell that follows the parameters
+    cell with nothing but blank lines between them (a long validation may be split into short cells)."""
     md = (CHAPTERS / f"{name}.md").read_text()
     cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", md, flags=re.S)
     idx = next(i for i, c in enumerate(cells) if ":tags: [parameters]" in c)
     strip = lambda c: "\n".join(line for line in c.splitlines() if not line.startswith(":tags"))  # noqa: E731
-    return strip(cells[idx - 1]), strip(cells[idx]), strip(cells[idx + 1])
+    tail = md[md.index(cells[idx]) + len(cells[idx]) + 3:]
+    checks = re.match(r"(?:\s*```\{code-cell\} ipython3\n.*?```)+", tail, flags=re.S).group(0)
+    check = "\n".join(strip(c) for c in re.findall(r"```\{code-cell\} ipython3\n(.*?)```", checks, flags=re.S))
+    return strip(cells[idx - 1]), strip(cells[idx]), check
 
 
 def validate(name, **overrides):

@@ -165,3 +165,37 @@ def test_best_level_aliases_follow_the_level_list(r):
     assert r["warmbest_p0"] == r[f"warm{last}_p0"]
     assert r["warmbest_sft_samples"] == r[f"warm{last}_sft_samples"]
     assert r["warmbest_p0"] == max(r[f"warm{j}_p0"] for j in range(last + 1))
+
+
+def test_exercise_solutions(r):
+    """The numbers the exercises' solutions quote, recomputed at the exercises' settings."""
+    V, target = r["V"], r["p_target"]
+    # exercise 1: lr = 1 from scratch; the exact mean is the sum of 1/p_j along SL's path
+    path = sl_path(V, 1.0, 1.0 / V, target)
+    exact = sum(1 / p for p in path[:-1])
+    assert r["ex1_rl_samples"] == pytest.approx(exact, rel=1e-9)
+    assert r["ex1_rl_waits"] == len(path) - 1
+    assert r["ex1_geometric_sum"] == pytest.approx(V / (1 - math.exp(-1.0)))
+    assert r["ex1_first_wait_share"] == pytest.approx(V / exact, rel=1e-9)
+    # the integral of eq-n-rl written out: (V-1)/(eta V) [F(p_T) - F(p_0)], F(p) = -1/p + 1/(1-p) + 2 log(p/(1-p))
+    F = lambda p: -1 / p + 1 / (1 - p) + 2 * math.log(p / (1 - p))  # noqa: E731
+    integral = (V - 1) / V * (F(path[-1]) - F(path[0]))
+    assert r["ex1_integral_over_exact"] == pytest.approx(integral / exact, rel=1e-6)
+    assert r["ex1_integral_over_exact"] == pytest.approx(1 - math.exp(-1.0), rel=0.01)  # the step's share, near V
+    # exercise 2: in the law's regime, halving -log pass@k takes k times 2^(1/a)
+    assert r["ex2_halving_factor_law"] == 2**20
+    b = r["beta_b"]
+    for k, name in ((r["ex2_halving_k_from_1"], "from 1"), (r["ex2_halving_factor_from_n"] * r["n_attempts"], "n")):
+        k0 = 1.0 if name == "from 1" else float(r["n_attempts"])
+        assert _neg_log_pass(k, 0.05, b) == pytest.approx(_neg_log_pass(k0, 0.05, b) / 2, rel=1e-6)
+    assert r["ex2_onset_small"] > 1e8 and r["ex2_onset_one"] < 1e4
+    # exercise 3: k* = ln 2 / -ln(1 - p); one bit per episode over k* attempts
+    p = r["ex3_p"]
+    k_star = math.log(2) / -math.log1p(-p)
+    assert r["ex3_k_star"] == pytest.approx(k_star)
+    k = round(k_star)
+    q = 1 - (1 - p) ** k
+    h = lambda x: -x * math.log2(x) - (1 - x) * math.log2(1 - x)  # noqa: E731
+    assert r["ex3_bits_per_episode"] == pytest.approx(h(q), rel=1e-9)
+    assert r["ex3_bits_per_attempt"] == pytest.approx(h(q) / k, rel=1e-9)
+    assert r["ex3_attempt_over_single"] == pytest.approx(h(q) / k / h(p), rel=1e-9)

@@ -163,3 +163,31 @@ def test_strongest_opponent_aliases(r):
     assert r["games_to_target_strongest_over_self"] == r[f"games_to_target_fixed{j}_over_self"]
     x10 = 10 ** (max(gaps) / 400)
     assert r["elo_info_ratio_even_vs_strongest"] == pytest.approx((1 + x10) ** 2 / (4 * x10), rel=1e-12)
+
+
+def test_exercise_solutions(r):
+    """The numbers the exercises' solutions quote, recomputed at the exercises' settings where they are exact."""
+    lr, mastery = r["lr"], r["mastery"]
+    # exercise 1: RL on the hardest task alone moves every position together along SL's path; it waits 1/p_j^D
+    V, D = r["ex1_V"], r["ex1_D"]
+    gap, p = 0.0, lambda g: 1 / (1 + (V - 1) * math.exp(-g))  # noqa: E731
+    waits = 0.0
+    while p(gap) < mastery ** (1 / D):
+        waits += p(gap) ** -D
+        gap += lr * (1 - p(gap)) * V / (V - 1)
+    assert r["ex1_hardest_only_samples"] == pytest.approx(waits, rel=1e-9)
+    assert r["ex1_hardest_over_VD"] == pytest.approx(waits / V**D, rel=1e-9)
+    assert 1 < r["ex1_hardest_over_VD"] < 1.1  # the first wait, V^D, is nearly all of it
+    assert r["ex1_cold_estimate"] == pytest.approx(D * V / (1 - math.exp(-lr)))
+    assert r["ex1_easy_to_hard_over_estimate"] == pytest.approx(r["ex1_easy_to_hard_samples"] / r["ex1_cold_estimate"])
+    assert r["ex1_easy_to_hard_samples"] < r["ex1_pq_samples"] < r["ex1_uniform_samples"] < waits / 1e4
+    # exercise 2: the reach rate and its Wilson interval
+    n = r["ex2_runs"]
+    lo, hi = wilson_interval(round(r["ex2_reach"] * n), n)
+    assert (r["ex2_reach_lo"], r["ex2_reach_hi"]) == (pytest.approx(lo, abs=1e-9), pytest.approx(hi, abs=1e-9))
+    # exercise 3: the learner's ceiling and the strongest opponent, and a perfect learner's chance against it
+    c, K, Vm = r["ex3_elo_per_move"], r["K_moves"], r["V_moves"]
+    assert r["ex3_max_rating"] == c * K
+    assert r["ex3_strongest_rating"] == pytest.approx(c * K / Vm + r["opponent_strongest_gap"])
+    assert r["ex3_ceiling_win_prob"] == pytest.approx(elo(r["ex3_max_rating"] - r["ex3_strongest_rating"]), rel=1e-12)
+    assert r["ex3_signal_ratio"] == pytest.approx(c / r["elo_per_move"])

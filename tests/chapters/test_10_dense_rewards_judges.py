@@ -215,3 +215,41 @@ def test_chain_aliases_follow_t_list(r, alias):
         assert r[f"{name}_T{alias}"] == r[f"{name}_T{T}"]
     assert r["T_lo"] < r["T_hi"] and r["T_lo"] <= r["T_val"] <= r["T_hi"]
     assert f"episodes_value_T{r['T_val']}" in r
+
+
+def test_exercise_solutions(r):
+    """The numbers the exercises' solutions quote, recomputed here at the exercises' settings."""
+    # exercise 2: break-even critic cost c* = S - 1, S the saving before the critic's cost
+    for alias in ("lo", "hi"):
+        assert r[f"ex2_breakeven_T{alias}"] == pytest.approx(r[f"steps_saving_T{alias}"] - 1, rel=1e-12)
+    assert r["ex2_breakeven_learned"] == pytest.approx(r["value_saving_Tval"] - 1, rel=1e-12)
+    assert r["ex2_breakeven_learned_lo"] == pytest.approx(r["value_saving_Tval_lo"] - 1, rel=1e-12)
+    assert r["ex2_breakeven_learned_hi"] == pytest.approx(r["value_saving_Tval_hi"] - 1, rel=1e-12)
+    # exercise 3: the flow with hacks scored below right steps, written out, and its correlation at the start
+    pi0, proxy, T = np.array([0.5, 0.1, 0.4]), np.array([1.0, 0.9, 0.0]), r["goodhart_T"]
+    z = np.log(pi0)
+    right = []
+    for _ in range(401):
+        pi = np.exp(z) / np.exp(z).sum()
+        right.append(pi[0])
+        z = z + pi * (proxy - pi @ proxy)
+    assert np.all(np.diff(right) > 0)  # the right step only gains: no Goodhart turn
+    assert r["ex3_pass_end"] == pytest.approx(right[-1] ** T, rel=1e-9)
+    assert r["ex3_pass_peak"] == r["ex3_pass_end"]
+    assert r["ex3_pass_start"] == pytest.approx(0.5**T)
+    cov = pi0 @ (proxy * [1, 0, 0]) - (pi0 @ proxy) * pi0[0]
+    corr = cov / math.sqrt((pi0 @ proxy**2 - (pi0 @ proxy) ** 2) * pi0[0] * (1 - pi0[0]))
+    assert r["ex3_corr_start"] == pytest.approx(corr, rel=1e-9)
+    assert r["ex3_corr_start"] > r["goodhart_corr_start"]  # the honest proxy is even better correlated
+
+
+def test_exercise_1_predicted_speedups(r):
+    """Exercise 1's predicted speed-ups at p0 = 0.9 and 0.7: the exact outcome mean over the process mean field."""
+    alpha, target = r["alpha"], r["target"]
+    for name, p0 in (("high", 0.9), ("low", 0.7)):
+        for alias in ("lo", "hi"):
+            T = r[f"T_{alias}"]
+            exact = sum(1 / j for j in outcome_schedule(T, p0, alpha, target))
+            assert r[f"ex1_speedup_{name}_T{alias}"] == pytest.approx(exact / process_mean_field(T, p0, alpha, target),
+                                                                      rel=1e-4)
+    assert r["ex1_speedup_low_Thi"] > r["ex1_speedup_high_Thi"]  # a lower start, a larger speed-up
