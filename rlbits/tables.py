@@ -48,6 +48,19 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], caption: s
     return f"```{{table}} {caption}\n:name: {name}\n\n" + "\n".join(lines) + "\n```\n"
 
 
+def wrap(pipe_table: str, caption: str, name: str) -> Markdown:
+    """An already written pipe table (header, rule, rows: MyST text) as a numbered table, ready to glue."""
+    lines = [line.strip() for line in pipe_table.strip().splitlines()]
+    if len(lines) < 3 or not all(line.startswith("|") and line.endswith("|") for line in lines) \
+            or not set(lines[1]) <= set("|-: "):
+        raise ValueError(f"table {name}: expected a pipe table (header, rule, at least one row), got {pipe_table!r}")
+    split = [line.strip("|").split("|") for line in lines]  # cells (an escaped "\\|" inside math is rare here)
+    header, rows = [c.strip() for c in split[0]], [[c.strip() for c in r] for r in split[2:]]
+    align = [{(True, True): "center", (True, False): "left", (False, True): "right"}.get(
+        (c.strip().startswith(":"), c.strip().endswith(":"))) for c in split[1]]
+    return Markdown(markdown(header, rows, caption, name, align))
+
+
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], caption: str, name: str,
           align: Sequence[str | None] | None = None) -> Markdown:
     """:func:`markdown` as an IPython ``Markdown`` object, ready for ``glue(key, ..., display=False)``."""

@@ -31,3 +31,12 @@ def test_bad_tables_are_refused_with_what_is_wrong(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         markdown(**args)
+
+
+def test_wrap_keeps_a_pipe_table_and_its_alignment():
+    from rlbits.tables import wrap
+
+    text = wrap("| a | b |\n|---|---:|\n| 1 | 2 |\n| 3 | 4 |\n", "Two rows.", "tbl-w").data
+    assert text == markdown(["a", "b"], [["1", "2"], ["3", "4"]], "Two rows.", "tbl-w", align=[None, "right"])
+    with pytest.raises(ValueError, match="expected a pipe table"):
+        wrap("| a | b |\n| 1 | 2 |\n", "No rule.", "tbl-w")
