@@ -396,6 +396,11 @@ def stage(build: Path, root: Path = ROOT, partial: bool = False) -> Path:
             for cell in nb.cells:
                 if cell.cell_type == "markdown":
                     cell.source = _unlink_missing(cell.source, rel, kept, labels)
+                for out in cell.get("outputs", []):  # glued Markdown may link too
+                    data = out.get("data", {})
+                    for mime in [m for m in data if m.endswith("text/markdown")]:  # glue's papermill.record too
+                        text = "".join(data[mime]) if isinstance(data[mime], list) else data[mime]
+                        data[mime] = _unlink_missing(text, rel, kept, labels)
         sources_copy = src / "_myst" / f"{rel}.md"
         sources_copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(md, sources_copy)
