@@ -82,17 +82,21 @@ def price_table(equiv: dict, equiv_fo: dict) -> str:
     return "\n".join(table)
 
 
-def three_ways(q, steps: int, lr: float, tau: float, seed: np.random.SeedSequence, n_runs: int):
+def three_ways(q, steps: int, lr: float, tau: float, seed: np.random.SeedSequence, n_runs: int,
+               methods=("soft", "onehot", "rl")):
     """The same teacher ``q`` learned by SGD from soft targets, one-hot targets and a pass/fail reward (chapter 11).
 
     Learning rate ``lr / (1 + step / tau)``; ``n_runs`` runs per method, each from its own stream (``seed`` spawns one
     child per method in the order soft, one-hot, RL, and each child one per run). Returns ``(checkpoints, runs)``:
     about 40 log-spaced step counts from 0 to ``steps``, and ``{method: (kl, pass_rate)}`` arrays of shape
-    ``(n_runs, len(checkpoints))`` from :func:`rlbits.distill.train_student`.
+    ``(n_runs, len(checkpoints))`` from :func:`rlbits.distill.train_student`. ``methods`` picks a subset (each
+    keeps its own stream, so its runs are the same as in the full set).
     """
     checkpoints = np.unique(np.concatenate([[0], np.logspace(0, math.log10(steps), 40).astype(int)]))
     runs = {}
     for method, s in zip(("soft", "onehot", "rl"), seed.spawn(3)):
+        if method not in methods:
+            continue
         gens = [np.random.default_rng(c) for c in s.spawn(n_runs)]
         runs[method] = distill.train_student(q, steps, method, lambda k: lr / (1 + k / tau), gens, checkpoints)
     return checkpoints, runs

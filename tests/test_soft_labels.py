@@ -64,3 +64,10 @@ def test_recipe_shapes_and_search_quality():
     assert set(quality) == {"visits", "chosen", "outcome", "outcome_sims"}
     assert all(v.shape == (2, 2) for v in quality.values())
     assert -1.0 <= search_q <= 1.0
+
+
+def test_three_ways_subset_keeps_each_method_stream(q):
+    _, full = soft_labels.three_ways(q, 200, 1.0, 100, np.random.SeedSequence(4), 3)
+    _, part = soft_labels.three_ways(q, 200, 1.0, 100, np.random.SeedSequence(4), 3, methods=("soft", "rl"))
+    assert set(part) == {"soft", "rl"}
+    assert np.array_equal(part["rl"][0], full["rl"][0]) and np.array_equal(part["soft"][1], full["soft"][1])
