@@ -332,6 +332,71 @@ def prune_theme(outdir: Path) -> int:
     return removed
 
 
+#: The theme's icons (Font Awesome 6): its stylesheet maps every one of Font Awesome's ~1,900 icon classes to a
+#: glyph, and its fonts carry every glyph (0.3 MB as woff2, 0.7 MB more as ttf). The pages use about twenty.
+FONTAWESOME_FONTS = "_static/vendor/fontawesome/webfonts"
+_ICON_RULE = re.compile(r'(?<=[}\s])((?:\.fa-[\w-]+:{1,2}before,)*\.fa-[\w-]+:{1,2}before)\{content:"[^"]*"\}')
+_ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+")
+_ESCAPED_GLYPH = re.compile(r"\\([0-9a-fA-F]{4,6})")
+_FONT_SRC = re.compile(r"src:url\(([^)]*?/webfonts/)(fa-[\w-]+)\.woff2\)\s*format\(\"woff2\"\)"
+                       r"(?:,\s*url\([^)]*?\.ttf\)\s*format\(\"truetype\"\))?")
+
+
+def _glyphs(css: str) -> set[int]:
+    """Code points of the icon glyphs a stylesheet draws: ``content:"\\f104"`` escapes and literal private-use
+    characters (the theme's ``--pst-icon-*`` variables)."""
+    points = {int(h, 16) for h in _ESCAPED_GLYPH.findall(css)}
+    points |= {ord(c) for c in css if 0xE000 <= ord(c) <= 0xF8FF}
+    return {p for p in points if 0xE000 <= p <= 0xF8FF}
+
+
+def prune_icons(outdir: Path) -> int:
+    """Keep only the icons some page or script uses: drop the stylesheet rules of the icon classes (``.fa-NAME``)
+    that no HTML or JavaScript file names, subset the Font Awesome fonts to the glyphs the remaining stylesheets draw
+    (as woff, which fontTools writes without brotli), point the stylesheet's ``@font-face`` at them, and delete the
+    full fonts. Returns the bytes removed."""
+    fonts = outdir / FONTAWESOME_FONTS
+    sheets = [p for p in (outdir / "_static").rglob("*.css") if p.is_file()]
+    if not fonts.is_dir() or not any(fonts.glob("*.ttf")):
+        return 0
+    texts = [p.read_text(encoding="utf-8", errors="ignore")
+             for p in [*outdir.rglob("*.html"), *outdir.rglob("*.js")] if p.is_file()]
+    used = {m for text in texts for m in _ICON_CLASS.findall(text)}
+    removed = 0
+    for sheet in sheets:
+        css = sheet.read_text(encoding="utf-8")
+
+        def keep(m):
+            names = {sel.split(":")[0].lstrip(".") for sel in m.group(1).split(",")}
+            return m.group(0) if names & used else ""
+
+        new = _ICON_RULE.sub(keep, css)
+        new = _FONT_SRC.sub(lambda m: f'src:url({m.group(1)}{m.group(2)}.woff) format("woff")', new)
+        if new != css:
+            removed += len(css.encode()) - len(new.encode())
+            sheet.write_text(new, encoding="utf-8")
+    glyphs = set().union(*(_glyphs(p.read_text(encoding="utf-8")) for p in sheets))
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    for ttf in sorted(fonts.glob("*.ttf")):
+        font = TTFont(ttf)
+        options = subset.Options()
+        options.flavor = "woff"
+        options.notdef_outline = True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(glyphs & set(font.getBestCmap())))
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(ttf.with_suffix(".woff"))
+        removed -= ttf.with_suffix(".woff").stat().st_size
+        for full in (ttf, ttf.with_suffix(".woff2")):
+            if full.exists():
+                removed += full.stat().st_size
+                full.unlink()
+    return removed
+
+
 def site_size(outdir: Path) -> dict:
     """Bytes of the whole site and of its largest parts."""
     def size(p: Path) -> int:
@@ -351,6 +416,7 @@ def finish(app, exc):
     copy_mathjax(outdir)
     prune_mathjax(outdir)  # in case sphinx-mathjax-offline copied the whole distribution too
     prune_theme(outdir)
+    prune_icons(outdir)
     report = site_size(outdir)
     (outdir.parent / "site_size.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
 
@@ -363,4 +429,4 @@ def setup(app):
 
 
 __all__ = ["author_year_label", "register_bibliography_style", "set_figure_min_widths", "copy_mathjax", "prune_mathjax",
-           "prune_theme", "page_without_unused_tags", "site_size"]
+           "prune_theme", "page_without_unused_tags", "prune_icons", "site_size"]
