@@ -356,7 +356,7 @@ def setup(app):
             para = nodes.paragraph(classes=["rlbits-used-in"])
             para += nodes.strong(text="Used in: ")
             if not uses:
-                para += nodes.Text("no chapter calls it directly (other rlbits functions or the tests do).")
+                para += nodes.Text("no chapter calls it directly.")
                 node.replace_self(para)
                 continue
             docs = list(dict.fromkeys(u[0] for u in uses))
@@ -374,17 +374,28 @@ def setup(app):
                     if n > 1:
                         para += nodes.Text(f" ({n} sections)")
                     continue
-                links = []
-                for _, anchor, title in (u for u in uses if u[0] == docname):
-                    num = number(env, docname, anchor)
-                    text = f"§{num} {title}" if num else title
-                    if not anchor:
-                        text = label
-                    links.append(make_refnode(app.builder, fromdocname, docname, anchor, nodes.Text(text), text))
-                for j, link in enumerate(links):
-                    if j:
-                        para += nodes.Text(", ")
-                    para += link
+                rows = [u for u in uses if u[0] == docname]
+                sections = [(anchor, title) for _, anchor, title in rows if anchor]
+                if num:  # a numbered chapter: the chapter if used at its top, and each section by number
+                    links = [make_refnode(app.builder, fromdocname, docname, "", nodes.Text(label), label)
+                             ] if len(sections) < len(rows) else []
+                    for anchor, title in sections:
+                        n = number(env, docname, anchor)
+                        text = f"§{n} {title}" if n else title
+                        links.append(make_refnode(app.builder, fromdocname, docname, anchor, nodes.Text(text), text))
+                    for j, link in enumerate(links):
+                        if j:
+                            para += nodes.Text(", ")
+                        para += link
+                else:  # back matter is not numbered: the page, then its sections by title
+                    para += make_refnode(app.builder, fromdocname, docname, "", nodes.Text(label), label)
+                    if sections:
+                        para += nodes.Text(" (")
+                        for j, (anchor, title) in enumerate(sections):
+                            if j:
+                                para += nodes.Text(", ")
+                            para += make_refnode(app.builder, fromdocname, docname, anchor, nodes.Text(title), title)
+                        para += nodes.Text(")")
             para += nodes.Text(".")
             node.replace_self(para)
 
