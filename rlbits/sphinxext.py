@@ -16,9 +16,9 @@ imports it.
   the TeX extensions ``autoload`` may fetch. Pages load only the scripts they use (Sphinx's search and its index
   only on the search page; sphinx-design and sphinx-thebe only where a page uses them); the theme's icon font and
   its stylesheet keep only the icons pages use; SVG figures are written compactly (the same drawing in about a
-  quarter fewer bytes). Theme files no page loads are
-  deleted too (source maps, translation catalogues, and Font Awesome's JavaScript, whose icons the theme's stylesheet
-  already draws with web fonts). The site's size is written to ``_build/site_size.json`` next to the HTML.
+  quarter fewer bytes). Theme files no page loads are deleted too (source maps, translation catalogues, and Font
+  Awesome's JavaScript, whose icons the theme's stylesheet already draws with web fonts). The site's size is written
+  to ``_build/site_size.json`` next to the HTML.
 """
 
 from __future__ import annotations
@@ -318,7 +318,8 @@ _FONTAWESOME_TAG = re.compile(r'<script\b[^>]*\bsrc="[^"]*_static/scripts/fontaw
 
 def _tag(pattern: str) -> re.Pattern:
     """A <script src> or <link href> tag whose URL's file name matches ``pattern``, with the whitespace after it."""
-    return re.compile(r'<(?:script|link)\b[^>]*\b(?:src|href)="[^"]*\b' + pattern + r'(?:\?[^"]*)?"[^>]*>(?:\s*</script>)?\s*')
+    return re.compile(r'<(?:script|link)\b[^>]*\b(?:src|href)="[^"]*\b' + pattern
+                      + r'(?:\?[^"]*)?"[^>]*>(?:\s*</script>)?\s*')
 
 
 #: Scripts a page loads only for a feature it does not use. The theme loads Sphinx's search (its 20 KB code and

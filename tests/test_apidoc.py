@@ -73,7 +73,8 @@ def test_the_generated_page_has_a_directive_and_a_placeholder_per_object():
 
 def test_uses_follow_imports_aliases_and_attribute_chains():
     cells = [
-        "import numpy as np\nimport rlbits\nfrom rlbits import info as i, record\nfrom rlbits.validate import integer as I",
+        "import numpy as np\nimport rlbits\nfrom rlbits import info as i, record\n"
+        "from rlbits.validate import integer as I",
         "x = record('a', i.surprisal(0.5))",
         "seeds = rlbits.setup_chapter(seed=1)\nn = I('n', 3, minimum=1)",
         "%matplotlib inline\nrlbits.info.binary_entropy(np.array([0.1]))",

@@ -150,7 +150,8 @@ def test_icons_keep_only_what_pages_use(tmp_path):
     styles = tmp_path / "_static" / "styles"
     styles.mkdir()
     css = ('@font-face{font-family:Font Awesome\\ 6 Free;font-weight:900;src:url(../vendor/fontawesome/webfonts/'
-           'fa-solid-900.woff2) format("woff2"),url(../vendor/fontawesome/webfonts/fa-solid-900.ttf) format("truetype")}'
+           'fa-solid-900.woff2) format("woff2"),url(../vendor/fontawesome/webfonts/fa-solid-900.ttf) '
+           'format("truetype")}'
            '.fa-bars:before,.fa-navicon:before{content:"\\f0c9"}.fa-sun:before{content:"\\f185"}'
            '.fa-moon:before{content:"\\f186"} :root{--pst-icon-angle-left:"\uf104"}.x{color:red}')
     (styles / "theme.css").write_text(css)
