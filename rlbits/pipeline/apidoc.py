@@ -17,9 +17,9 @@ Nothing on the page is typed by hand:
   sections (numbered as the book numbers them) when the page is written.
 
 The page holds one directive, ``rlbits-api`` (inside ``{eval-rst}``, since autodoc writes reStructuredText).
-References in docstrings to modules the appendix leaves out (the pipeline) or to other packages (numpy, the standard
-library) render as plain code instead of failing the strict render; a reference to an ``rlbits`` name that does not
-exist still fails it.
+References in docstrings to modules the appendix leaves out (the pipeline, by its current or its former top-level
+name) or to other packages (numpy, the standard library) render as plain code instead of failing the strict render;
+a reference to any other ``rlbits`` name that does not exist still fails it.
 """
 
 from __future__ import annotations
@@ -406,8 +406,8 @@ def setup(app):
         if node.get("refdomain") != "py":
             return None
         target = node.get("reftarget", "")
-        if target.split(".")[0] != PACKAGE:
-            return contnode
+        if target.split(".")[0] != PACKAGE or _is_machinery(target):
+            return contnode  # (a pipeline module is named by its old top-level name too, e.g. rlbits.execute)
         parts = target.split(".")
         for i in range(len(parts), 0, -1):
             try:
