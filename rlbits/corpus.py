@@ -45,6 +45,7 @@ def normalise(raw: str) -> str:
 
 
 def sha256(data: bytes) -> str:
+    """The SHA-256 checksum of ``data``, in hex (how the corpus files are pinned)."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -160,6 +160,7 @@ def check_claim(c: dict) -> None:
 
 
 def premise_text(test: dict) -> str:
+    """The premise of a claim's ``test`` as a reader reads it (``premise_says``, or ``name = value`` pairs); "" if none."""
     premise = test.get("premise")
     if not premise:
         return ""
@@ -171,6 +172,8 @@ def premise_text(test: dict) -> str:
 
 
 def premise_holds(test: dict, values: Mapping, where: str) -> bool:
+    """Whether the recorded ``values`` are at the premise of the claim's ``test`` (an expression, or ``name: value``
+    pairs that must match); a premise that reads an unrecorded name raises :class:`RuleError`."""
     premise = test.get("premise")
     if not premise:
         return True

@@ -85,8 +85,9 @@ def test_figures_get_a_min_width_and_a_scroll_box(tmp_path):
 
 def test_pruning_keeps_what_pages_load(tmp_path):
     mj = tmp_path / "_static" / "mathjax"
-    keep = ["tex-chtml.js", "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff", "input/tex/extensions/cancel.js"]
-    drop = ["tex-svg.js", "sre/mathmaps/en.json", "a11y/explorer.js", "output/svg.js"]
+    keep = ["startup.js", "core.js", "output/chtml.js", "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
+            "input/tex/extensions/cancel.js", "a11y/assistive-mml.js"]
+    drop = ["tex-chtml.js", "tex-svg.js", "sre/mathmaps/en.json", "a11y/explorer.js", "output/svg.js"]
     for rel in keep + drop:
         (mj / rel).parent.mkdir(parents=True, exist_ok=True)
         (mj / rel).write_text("x" * 10)
@@ -106,6 +107,99 @@ def test_pruning_keeps_what_pages_load(tmp_path):
     assert (scripts / "theme.js").exists() and not (scripts / "fontawesome.js").exists()
     size = sphinxext.site_size(tmp_path)
     assert size["total_bytes"] == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_only_the_mathjax_components_pages_load_are_copied(tmp_path):
+    source = sphinxext.mathjax_distribution()
+    assert (source / "tex-chtml.js").exists()  # the package ships the whole distribution
+    copied = sphinxext.copy_mathjax(tmp_path)
+    mj = tmp_path / "_static" / "mathjax"
+    assert all((mj / rel).exists() for rel in sphinxext.MATHJAX_KEEP)
+    assert not (mj / "tex-chtml.js").exists() and not (mj / "ui" / "menu.js").exists()
+    assert copied == sum(f.stat().st_size for f in mj.rglob("*") if f.is_file()) < 3e6
+    assert sphinxext.prune_mathjax(tmp_path) == 0
+
+
+def test_pages_drop_the_scripts_they_do_not_use():
+    head = ('<link rel="stylesheet" href="../_static/sphinx-design.min.css?v=1" />\n'
+            '<script src="../_static/design-tabs.js?v=2"></script>\n'
+            '<script async="async" src="../_static/sphinx-thebe.js?v=3"></script>\n'
+            '<script src="../_static/searchtools.js"></script>\n<script src="../_static/language_data.js"></script>\n'
+            '<script src="../searchindex.js"></script>\n<script src="../_static/doctools.js?v=4"></script>\n')
+    page = sphinxext.page_without_unused_tags(head + "<p>text</p>", is_search_page=False)
+    assert page == '<script src="../_static/doctools.js?v=4"></script>\n<p>text</p>'
+    on_search = sphinxext.page_without_unused_tags(head, is_search_page=True)
+    assert "searchindex.js" in on_search and "searchtools.js" in on_search and "design-tabs" not in on_search
+    with_design = sphinxext.page_without_unused_tags(head + '<div class="sd-card sd-shadow">x</div>', False)
+    assert "sphinx-design.min.css" in with_design and "design-tabs.js" in with_design
+    assert "sphinx-thebe" not in with_design
+
+
+def test_icons_keep_only_what_pages_use(tmp_path):
+    import shutil
+
+    from fontTools.ttLib import TTFont
+
+    import pydata_sphinx_theme
+
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+    fonts = tmp_path / sphinxext.FONTAWESOME_FONTS
+    fonts.mkdir(parents=True)
+    for f in (theme / "vendor" / "fontawesome" / "webfonts").glob("fa-solid-900.*"):
+        shutil.copy(f, fonts / f.name)
+    styles = tmp_path / "_static" / "styles"
+    styles.mkdir()
+    css = ('@font-face{font-family:Font Awesome\\ 6 Free;font-weight:900;src:url(../vendor/fontawesome/webfonts/'
+           'fa-solid-900.woff2) format("woff2"),url(../vendor/fontawesome/webfonts/fa-solid-900.ttf) '
+           'format("truetype")}'
+           '.fa-bars:before,.fa-navicon:before{content:"\\f0c9"}.fa-sun:before{content:"\\f185"}'
+           '.fa-moon:before{content:"\\f186"} :root{--pst-icon-angle-left:"\uf104"}.x{color:red}')
+    (styles / "theme.css").write_text(css)
+    (tmp_path / "p.html").write_text('<i class="fa-solid fa-bars"></i>')
+    (tmp_path / "_static" / "t.js").write_text('el.className = "fa-solid fa-sun";')
+    before = sum(f.stat().st_size for f in fonts.iterdir())
+    removed = sphinxext.prune_icons(tmp_path)
+    new = (styles / "theme.css").read_text()
+    assert ".fa-bars:before,.fa-navicon:before" in new and ".fa-sun:before" in new and ".fa-moon" not in new
+    assert "--pst-icon-angle-left" in new and ".x{color:red}" in new
+    assert 'src:url(../vendor/fontawesome/webfonts/fa-solid-900.woff) format("woff")}' in new
+    assert sorted(p.name for p in fonts.iterdir()) == ["fa-solid-900.woff"]
+    glyphs = set(TTFont(fonts / "fa-solid-900.woff").getBestCmap())
+    assert glyphs == {0xF0C9, 0xF185, 0xF104}
+    assert removed == before - (fonts / "fa-solid-900.woff").stat().st_size + len(css.encode()) - len(new.encode())
+    assert sphinxext.prune_icons(tmp_path) == 0  # nothing left to do
+
+
+def test_compact_svg_draws_the_same_figure_in_fewer_bytes():
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from rlbits.plotting import figure_svg, setup_style, svg_text_geometry
+
+    setup_style()
+    fig, ax = plt.subplots()
+    rng = np.random.default_rng(0)
+    ax.plot(rng.random(300), rng.random(300), "o", label="a")
+    ax.plot(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 2, label="b")
+    ax.set_xlabel("samples")
+    ax.legend()
+    svg = figure_svg(fig)
+    plt.close(fig)
+    small = sphinxext.compact_svg(svg)
+    assert len(small) < 0.8 * len(svg)
+    assert sphinxext.compact_svg(small) == small
+    assert svg_text_geometry(small) == svg_text_geometry(svg)
+    assert re.search(r"<svg\b[^>]*>", small).group(0) == re.search(r"<svg\b[^>]*>", svg).group(0)
+    numbers = [float(x) for x in re.findall(r'\s(?:x|y)="([-\d.]+)"', svg)]
+    rounded = [float(x) for x in re.findall(r'\s(?:x|y)="([-\d.]+)"', small)]
+    assert len(numbers) == len(rounded) and max(abs(a - b) for a, b in zip(numbers, rounded)) <= 0.005 + 1e-9
+    # every marker keeps its style, from the group around its run
+    assert small.count("<use ") == svg.count("<use ") and '<g style="' in small
 
 
 def test_header_buttons_point_at_the_pages_downloads():

@@ -17,7 +17,7 @@ verdict; the table says which pages were built from other parameters (:func:`rea
 A reader sees each piece of evidence as a label and a number ("samples for a 95% chance of sampling the answer once:
 299,572"), never as an internal key: labels come from ``data/quantities.yml`` (:func:`quantity_labels`), numbers
 from :mod:`rlbits.numbers`. ``ledger.json`` carries both (``label``, ``value_text``), and the landing page's table
-(``{rlbits-glance}`` in :mod:`rlbits.sphinxext`) is built from it.
+(``{rlbits-glance}`` in :mod:`rlbits.pipeline.sphinxext`) is built from it.
 """
 
 from __future__ import annotations

@@ -17,10 +17,14 @@ imports it.
 * **Downloads**: executed notebooks are shipped once. ``html_copy_source`` is off (no ``_sources/`` copy); the theme's
   download menu points at the page's own ``{download}`` files (the executed notebook and the MyST source in
   ``_downloads/``), and the edit button at the MyST file the repository holds.
-* **Weight**: MathJax (copied whole by ``sphinx-mathjax-offline``) is pruned to what the pages load: ``tex-chtml.js``,
-  the CHTML fonts, and the TeX extensions that ``tex-chtml.js`` may load on demand. Theme files no page loads are
-  deleted too (source maps, translation catalogues, and Font Awesome's JavaScript, whose icons the theme's stylesheet
-  already draws with web fonts). The site's size is written to ``_build/site_size.json`` next to the HTML.
+* **Weight**: of the MathJax distribution that ``sphinx-mathjax-offline`` ships, only what the pages load is copied:
+  the components ``_config.yml`` names (loaded one by one, not the combined ``tex-chtml.js``), the CHTML fonts, and
+  the TeX extensions ``autoload`` may fetch. Pages load only the scripts they use (Sphinx's search and its index
+  only on the search page; sphinx-design and sphinx-thebe only where a page uses them); the theme's icon font and
+  its stylesheet keep only the icons pages use; SVG figures are written compactly (the same drawing in about a
+  quarter fewer bytes). Theme files no page loads are deleted too (source maps, translation catalogues, and Font
+  Awesome's JavaScript, whose icons the theme's stylesheet already draws with web fonts). The site's size is written
+  to ``_build/site_size.json`` next to the HTML.
 """
 
 from __future__ import annotations
@@ -370,9 +374,11 @@ def fix_header_buttons(app, pagename, templatename, context, doctree):
 # After the build: figure widths, MathJax pruning, site size
 # ---------------------------------------------------------------------------------------------------------------
 
-#: What the pages load from _static/mathjax (tex-chtml.js is MathJax's combined TeX-to-CHTML component; it fetches
-#: its woff fonts and, on demand, TeX extensions it autoloads).
-MATHJAX_KEEP = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+#: What the pages load from _static/mathjax: the components ``_config.yml`` lists (``mathjax_path`` and
+#: ``mathjax3_config.loader.load``), the core they need, the CHTML fonts (each page fetches the woff files its math
+#: uses) and the TeX extensions (``autoload`` fetches one on its first use).
+MATHJAX_KEEP = ("startup.js", "core.js", "input/tex-base.js", "input/tex/extensions", "output/chtml.js",
+                "output/chtml/fonts/tex.js", "output/chtml/fonts/woff-v2", "a11y/assistive-mml.js")
 
 _IMG = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+\.svg)\"[^>]*>")
 
@@ -422,10 +428,77 @@ def set_figure_min_widths(outdir: Path) -> int:
     return changed
 
 
+_NUMBER = re.compile(r"-?\d+\.\d+")
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|points)=")([^"]*)(")')
+_INDENT = re.compile(r">\s*\n\s*<")
+_USE_RUN = re.compile(r'<use xlink:href="#(\w+)" x="[^"]*" y="[^"]*" style="([^"]*)"/>'
+                      r'(?:<use xlink:href="#\1" x="[^"]*" y="[^"]*" style="\2"/>){2,}')
+_USE_STYLE = re.compile(r' style="[^"]*"/>')
+
+
+def _two_decimals(m) -> str:
+    text = f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def compact_svg(svg: str) -> str:
+    """A matplotlib SVG drawn the same, in fewer bytes: coordinates of paths and marker positions to 0.01 pt (a
+    hundredth of a pixel at 1x), no indentation between tags, and each run of markers sharing one style written
+    once on a group around them instead of on every marker (a scatter of 2,000 points carried 2,000 copies). The
+    ``<svg>`` element, text transforms (whose ``scale(s -s)`` gives the text size) and ids are left alone."""
+    svg = _GEOMETRY.sub(lambda m: m.group(1) + " ".join(_NUMBER.sub(_two_decimals, m.group(2)).split()) + m.group(3),
+                        svg)
+    svg = _INDENT.sub("><", svg)
+    return _USE_RUN.sub(lambda m: f'<g style="{m.group(2)}">' + _USE_STYLE.sub("/>", m.group(0)) + "</g>", svg)
+
+
+def compact_figures(outdir: Path) -> int:
+    """Rewrite every SVG figure in ``_images`` with :func:`compact_svg`; returns the bytes saved."""
+    saved = 0
+    for path in (outdir / "_images").glob("*.svg"):
+        svg = path.read_text(encoding="utf-8")
+        new = compact_svg(svg)
+        if new != svg:
+            saved += len(svg.encode()) - len(new.encode())
+            path.write_text(new, encoding="utf-8")
+    return saved
+
+
+def mathjax_distribution() -> Path:
+    """The MathJax 3 distribution that the pinned ``sphinx-mathjax-offline`` package ships (its ``static/mathjax``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or not spec.origin:
+        raise RuntimeError("sphinx-mathjax-offline is not installed (requirements.txt pins it): no offline MathJax")
+    return Path(spec.origin).parent / "static" / "mathjax"
+
+
+def copy_mathjax(outdir: Path, source: Path | None = None) -> int:
+    """Copy the MathJax files the pages load (``MATHJAX_KEEP``) into ``_static/mathjax``; returns bytes copied.
+
+    The book lists this extension instead of ``sphinx-mathjax-offline`` in ``_config.yml``: that one copies the whole
+    24 MB distribution and sets ``mathjax_path`` to the combined ``tex-chtml.js`` over the book's own setting."""
+    source = source or mathjax_distribution()
+    root = outdir / "_static" / "mathjax"
+    copied = 0
+    for rel in MATHJAX_KEEP:
+        src = source / rel
+        if not src.exists():
+            raise FileNotFoundError(f"MathJax component {rel} missing from {source}")
+        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        for f in files:
+            target = root / f.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+            copied += f.stat().st_size
+    return copied
+
+
 def prune_mathjax(outdir: Path) -> int:
     """Delete the MathJax files no page loads; returns the bytes removed."""
     root = outdir / "_static" / "mathjax"
-    if not (root / "tex-chtml.js").exists():
+    if not (root / MATHJAX_KEEP[0]).exists():
         return 0
     keep = [root / k for k in MATHJAX_KEEP]
     removed = 0
@@ -445,15 +518,51 @@ FONTAWESOME_JS = "_static/scripts/fontawesome.js"
 _FONTAWESOME_TAG = re.compile(r'<script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>\s*</script>\s*')
 
 
+def _tag(pattern: str) -> re.Pattern:
+    """A <script src> or <link href> tag whose URL's file name matches ``pattern``, with the whitespace after it."""
+    return re.compile(r'<(?:script|link)\b[^>]*\b(?:src|href)="[^"]*\b' + pattern
+                      + r'(?:\?[^"]*)?"[^>]*>(?:\s*</script>)?\s*')
+
+
+#: Scripts a page loads only for a feature it does not use. The theme loads Sphinx's search (its 20 KB code and
+#: the whole search index, which grows with the book) on every page for a search-as-you-type box that this book
+#: does not enable (``search_as_you_type`` is off): the search box sends the reader to ``search.html``, which loads
+#: them itself. sphinx-design's styles and tab script serve only pages with its components (``sd-`` classes), and
+#: sphinx-thebe's only pages with a live-code launch button (launch buttons are off).
+_SEARCH_TAGS = _tag(r"(?:searchtools\.js|language_data\.js|searchindex\.js)")
+_OPTIONAL = ((_tag(r"(?:sphinx-design\.min\.css|design-tabs\.js)"), re.compile(r'class="[^"]*\bsd-')),
+             (_tag(r"sphinx-thebe\.(?:css|js)"), re.compile(r"thebe-launch|\bthebelab|class=\"[^\"]*\bthebe\b")))
+OPTIONAL_FILES = ("_static/sphinx-design.min.css", "_static/design-tabs.js", "_static/sphinx-thebe.css",
+                  "_static/sphinx-thebe.js")
+
+
+def page_without_unused_tags(html: str, is_search_page: bool) -> str:
+    """The page without the tags that load what it does not use (see ``_SEARCH_TAGS`` and ``_OPTIONAL``)."""
+    html = _FONTAWESOME_TAG.sub("", html)
+    if not is_search_page:
+        html = _SEARCH_TAGS.sub("", html)
+    for tags, used in _OPTIONAL:
+        if not used.search(_tag(r"[\w.-]+").sub("", html)):
+            html = tags.sub("", html)
+    return html
+
+
 def prune_theme(outdir: Path) -> int:
-    """Delete the theme files no page needs (and the pages' tag loading Font Awesome's script); returns bytes
-    removed."""
+    """Delete the theme files no page needs, and the tags that load scripts and styles a page does not use; returns
+    bytes removed."""
     removed = 0
-    for page in outdir.rglob("*.html"):
+    pages = list(outdir.rglob("*.html"))
+    for page in pages:
         html = page.read_text(encoding="utf-8")
-        new = _FONTAWESOME_TAG.sub("", html)
+        new = page_without_unused_tags(html, page == outdir / "search.html")
         if new != html:
             page.write_text(new, encoding="utf-8")
+    loaded = "\n".join(p.read_text(encoding="utf-8") for p in pages)
+    for rel in OPTIONAL_FILES:
+        path = outdir / rel
+        if path.is_file() and Path(rel).name not in loaded:
+            removed += path.stat().st_size
+            path.unlink()
     doomed = [p for p in (outdir / "_static").rglob("*.map") if p.is_file()]
     doomed += [outdir / FONTAWESOME_JS, *[p for p in (outdir / "_static" / "locales").rglob("*") if p.is_file()]]
     for path in doomed:
@@ -461,6 +570,71 @@ def prune_theme(outdir: Path) -> int:
             removed += path.stat().st_size
             path.unlink()
     shutil.rmtree(outdir / "_static" / "locales", ignore_errors=True)
+    return removed
+
+
+#: The theme's icons (Font Awesome 6): its stylesheet maps every one of Font Awesome's ~1,900 icon classes to a
+#: glyph, and its fonts carry every glyph (0.3 MB as woff2, 0.7 MB more as ttf). The pages use about twenty.
+FONTAWESOME_FONTS = "_static/vendor/fontawesome/webfonts"
+_ICON_RULE = re.compile(r'(?<=[}\s])((?:\.fa-[\w-]+:{1,2}before,)*\.fa-[\w-]+:{1,2}before)\{content:"[^"]*"\}')
+_ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+")
+_ESCAPED_GLYPH = re.compile(r"\\([0-9a-fA-F]{4,6})")
+_FONT_SRC = re.compile(r"src:url\(([^)]*?/webfonts/)(fa-[\w-]+)\.woff2\)\s*format\(\"woff2\"\)"
+                       r"(?:,\s*url\([^)]*?\.ttf\)\s*format\(\"truetype\"\))?")
+
+
+def _glyphs(css: str) -> set[int]:
+    """Code points of the icon glyphs a stylesheet draws: ``content:"\\f104"`` escapes and literal private-use
+    characters (the theme's ``--pst-icon-*`` variables)."""
+    points = {int(h, 16) for h in _ESCAPED_GLYPH.findall(css)}
+    points |= {ord(c) for c in css if 0xE000 <= ord(c) <= 0xF8FF}
+    return {p for p in points if 0xE000 <= p <= 0xF8FF}
+
+
+def prune_icons(outdir: Path) -> int:
+    """Keep only the icons some page or script uses: drop the stylesheet rules of the icon classes (``.fa-NAME``)
+    that no HTML or JavaScript file names, subset the Font Awesome fonts to the glyphs the remaining stylesheets draw
+    (as woff, which fontTools writes without brotli), point the stylesheet's ``@font-face`` at them, and delete the
+    full fonts. Returns the bytes removed."""
+    fonts = outdir / FONTAWESOME_FONTS
+    sheets = [p for p in (outdir / "_static").rglob("*.css") if p.is_file()]
+    if not fonts.is_dir() or not any(fonts.glob("*.ttf")):
+        return 0
+    texts = [p.read_text(encoding="utf-8", errors="ignore")
+             for p in [*outdir.rglob("*.html"), *outdir.rglob("*.js")] if p.is_file()]
+    used = {m for text in texts for m in _ICON_CLASS.findall(text)}
+    removed = 0
+    for sheet in sheets:
+        css = sheet.read_text(encoding="utf-8")
+
+        def keep(m):
+            names = {sel.split(":")[0].lstrip(".") for sel in m.group(1).split(",")}
+            return m.group(0) if names & used else ""
+
+        new = _ICON_RULE.sub(keep, css)
+        new = _FONT_SRC.sub(lambda m: f'src:url({m.group(1)}{m.group(2)}.woff) format("woff")', new)
+        if new != css:
+            removed += len(css.encode()) - len(new.encode())
+            sheet.write_text(new, encoding="utf-8")
+    glyphs = set().union(*(_glyphs(p.read_text(encoding="utf-8")) for p in sheets))
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    for ttf in sorted(fonts.glob("*.ttf")):
+        font = TTFont(ttf)
+        options = subset.Options()
+        options.flavor = "woff"
+        options.notdef_outline = True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(glyphs & set(font.getBestCmap())))
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(ttf.with_suffix(".woff"))
+        removed -= ttf.with_suffix(".woff").stat().st_size
+        for full in (ttf, ttf.with_suffix(".woff2")):
+            if full.exists():
+                removed += full.stat().st_size
+                full.unlink()
     return removed
 
 
@@ -480,8 +654,11 @@ def finish(app, exc):
         return
     outdir = Path(app.outdir)
     set_figure_min_widths(outdir)
-    prune_mathjax(outdir)
+    compact_figures(outdir)
+    copy_mathjax(outdir)
+    prune_mathjax(outdir)  # in case sphinx-mathjax-offline copied the whole distribution too
     prune_theme(outdir)
+    prune_icons(outdir)
     report = site_size(outdir)
     (outdir.parent / "site_size.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
 
@@ -498,5 +675,6 @@ def setup(app):
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["readable_numbers", "glance_markdown", "ledger_json_path", "author_year_label", "register_bibliography_style", "set_figure_min_widths", "prune_mathjax", "prune_theme",
-           "site_size"]
+__all__ = ["readable_numbers", "glance_markdown", "ledger_json_path", "author_year_label", "register_bibliography_style",
+           "set_figure_min_widths", "copy_mathjax", "prune_mathjax", "prune_theme", "page_without_unused_tags",
+           "prune_icons", "compact_svg", "compact_figures", "site_size"]
