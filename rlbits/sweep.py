@@ -52,7 +52,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from rlbits.execute import execute_chapter, parameter_names
+from rlbits.execute import _rel, execute_chapter, parameter_names
 
 SWEEPS = "sweeps"
 _VERDICT = re.compile(r"verdict_C\d+(_note)?$")
@@ -203,13 +203,6 @@ def run_point(source: str, out_dir: str, parameters: dict, root: str, build_dir:
                     seconds=time.perf_counter() - start, results={})
     # execute_chapter fails a run whose prose refers to a glue key it did not record
     return dict(ok=run.ok, error=run.error, seconds=run.seconds, results=run.results)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 # --- the cluster ---------------------------------------------------------------------------------------------------
