@@ -1,4 +1,6 @@
-"""Dense signals on a T-step chain task (introduced in chapter 10, "Value functions, process rewards and judges").
+"""Dense signals on a T-step chain task: process rewards, value functions and a proxy (chapter 10).
+
+Introduced in chapter 10, "Value functions, process rewards and judges".
 
 The task: an episode is a chain of ``T`` steps; step ``t`` is right with probability ``p_t = sigmoid(theta_t)``, the
 steps are independent, and the episode passes only if every step is right, so the pass rate is ``J = prod_t p_t``.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import softmax
 
 from rlbits.validate import integer, probability, real
 
@@ -220,9 +223,7 @@ def goodhart_flow(pi0, proxy, n_steps, lr, T=1, true_reward=None):
     z = np.log(pi0)
     pis = np.empty((n_steps + 1, len(pi0)))
     for k in range(n_steps + 1):
-        pi = np.exp(z - z.max())
-        pi /= pi.sum()
-        pis[k] = pi
+        pis[k] = pi = softmax(z)
         z = z + lr * pi * (proxy - pi @ proxy)
     right = pis @ true
     return {"proxy": pis @ proxy, "right": right, "pass_rate": right**T, "pi": pis}

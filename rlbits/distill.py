@@ -1,4 +1,4 @@
-"""Soft labels and one-hot labels: how fast a student learns a teacher's distribution (introduced in chapter 11).
+"""Soft labels against one-hot labels: how fast a student learns a teacher's distribution (chapter 11).
 
 A teacher puts probabilities ``q`` (a vector of ``V`` positive entries) on the answers to one prompt. A student sees
 either ``n`` one-hot samples ``y ~ q`` or the soft target ``q`` itself. Two students built from counts ``c`` (a
@@ -22,11 +22,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import softmax
+from scipy.stats import binom
 
 from rlbits import info
 from rlbits.validate import integer, one_of, probability, real
 
-_lgamma = np.vectorize(math.lgamma, otypes=[float])
 
 
 def _check_q(q):
@@ -41,8 +42,7 @@ def teacher(V, temperature, rng):
     V = integer("V", V, minimum=2, maximum=10**7)
     temperature = real("temperature", temperature, minimum=0.0, open_low=True)
     z = rng.standard_normal(V) / temperature
-    q = np.exp(z - z.max())
-    return q / q.sum()
+    return softmax(z)
 
 
 def entropy(q, unit="bits"):
@@ -60,9 +60,7 @@ def kl(p, q):
 
 def _binom_pmf(n, q):
     """``P(c_i = k)``, ``k = 0..n``, for each answer: shape ``(V, n + 1)``."""
-    k = np.arange(n + 1)
-    log_choose = _lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1)
-    return np.exp(log_choose[None, :] + k[None, :] * np.log(q)[:, None] + (n - k)[None, :] * np.log1p(-q)[:, None])
+    return binom.pmf(np.arange(n + 1)[None, :], n, np.asarray(q, dtype=float)[:, None])
 
 
 def kl_first_order(V, n):
@@ -162,8 +160,7 @@ def train_student(q, n_steps, method, lr, rngs, checkpoints):
     out_kl = np.empty((S, checkpoints.size))
     out_match = np.empty((S, checkpoints.size))
     for k in range(n_steps + 1):
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
+        p = softmax(z, axis=1)
         hit = checkpoints == k
         if hit.any():
             out_kl[:, hit] = kl(q[None, :], p)[:, None]
@@ -214,8 +211,6 @@ def _expected_log_smoothed(q, n, beta, series_from=1e4):
     remainder is of order ``(n q)^-3`` against a term of order ``(n q)^-1``, so about 1e-8 relative at the default
     ``series_from`` (tested against the window).
     """
-    from scipy.special import gammaln
-
     V = q.size
     mean = n * q
     big = mean >= series_from
@@ -240,8 +235,7 @@ def _expected_log_smoothed(q, n, beta, series_from=1e4):
         owner = np.repeat(np.arange(idx.size), length)
         k = (np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length) + lo[owner]).astype(float)
         qi = qs[owner]
-        logpmf = gammaln(n + 1.0) - gammaln(k + 1) - gammaln(n - k + 1) + k * np.log(qi) + (n - k) * np.log1p(-qi)
-        terms = np.exp(logpmf) * np.log1p((k + beta - n * qi) / (n * qi))  # small terms: no cancellation
+        terms = binom.pmf(k, n, qi) * np.log1p((k + beta - n * qi) / (n * qi))  # small terms: no cancellation
         out[idx] = np.bincount(owner, weights=terms, minlength=idx.size)
     return float(q @ out)
 

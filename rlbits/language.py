@@ -1,4 +1,4 @@
-"""A synthetic language whose entropy is known exactly (used by chapters 4 and 7).
+"""A synthetic Markov language whose entropy is known exactly (chapters 4 and 7).
 
 The language is a first-order Markov chain over ``K`` tokens. Each context (previous token) is one of two kinds:
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from rlbits.validate import integer, one_of, probability, real
 
@@ -28,18 +29,13 @@ def _unit(unit: str) -> float:
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of a (..., K) array, computed stably (max subtracted)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    """Row-wise softmax of a (..., K) array in float64 (:func:`scipy.special.softmax`, max subtracted)."""
+    return special.softmax(np.asarray(logits, dtype=np.float64), axis=-1)
 
 
 def log_softmax_rows(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax, stable for very negative logits (no log of a rounded-to-zero probability)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    """Row-wise log-softmax in float64 (:func:`scipy.special.log_softmax`): stable for very negative logits."""
+    return special.log_softmax(np.asarray(logits, dtype=np.float64), axis=-1)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""pass@k: estimators, a Beta population of problems, and the bits of an "any of k passes" reward (chapter 8).
+"""pass@k: estimators, a Beta population of problems, the bits of an any-of-k reward (chapter 8).
 
 Introduced in chapter 8, "Warm starts and inference scaling".
 
@@ -23,15 +23,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import binom
 
 from rlbits import info
+from rlbits.info import _out  # a float for a scalar, the array otherwise
 from rlbits.validate import ParameterError, integer, probability, real
 
 _LN2 = math.log(2.0)
-
-
-def _out(x):
-    return float(x) if np.ndim(x) == 0 else x
 
 
 def _positive_int_array(name, value, minimum=0):
@@ -127,9 +125,7 @@ def expected_estimate(estimator, n, p, k):
     n = integer("n", n, minimum=1)
     p = probability("p", p, open_low=True, open_high=True)
     c = np.arange(n + 1)
-    logpmf = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in c])
-    logpmf += c * math.log(p) + (n - c) * math.log1p(-p)
-    return float(np.sum(np.exp(logpmf) * estimator(n, c, k)))
+    return float(np.sum(binom.pmf(c, n, p) * estimator(n, c, k)))
 
 
 def _log_gamma_ratio_shifted(k, b, a):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import special
 
 from rlbits import passk
 from rlbits.validate import ParameterError, integer, probability, real
@@ -94,11 +95,8 @@ def base_logits(p_heuristic: float, p_general: float, n_junk: int) -> np.ndarray
 
 
 def softmax(logits) -> np.ndarray:
-    """Softmax over the last axis."""
-    z = np.asarray(logits, dtype=float)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    """Softmax over the last axis (:func:`scipy.special.softmax`)."""
+    return special.softmax(np.asarray(logits, dtype=float), axis=-1)
 
 
 def expected_update(logits, rates, lr: float, batch: int) -> np.ndarray:
