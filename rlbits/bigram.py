@@ -1,4 +1,6 @@
-"""Next-token prediction by supervised learning and by RL, on one bigram table (introduced in chapter 7).
+"""Next-token prediction by SL and by RL on one bigram table (chapter 7).
+
+Introduced in chapter 7, "Next-token prediction by RL".
 
 A bigram model is a ``K x K`` table of logits ``W``: row ``s`` is the model's next-token distribution
 ``q_s = softmax(W[s])`` after the token ``s``. It is trained on (context, next token) pairs ``(s, y)`` drawn from a

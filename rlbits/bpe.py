@@ -1,4 +1,4 @@
-"""Byte-pair encoding, small and fast (chapter 14, "Bits per FLOP, measured").
+"""Byte-pair encoding, small and fast (chapter 14).
 
 Trained on words with their counts, the standard trick: the text is cut into pre-tokens (a word with its leading
 space, or one other character; :func:`pretokenize`), merges never cross a pre-token, so training only needs each

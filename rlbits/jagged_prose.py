@@ -1,4 +1,4 @@
-"""The sentences chapter 12 ("Elicitation and jaggedness") chooses by the outcome of its runs.
+"""The sentences chapter 12 chooses by the outcome of its runs (chapter 12).
 
 Each function takes the numbers a paragraph quotes and returns the paragraph (MyST markdown), choosing every clause
 by the numbers, so that the chapter's prose stays true at any parameters a reader sets. The chapter's cells only
