@@ -55,7 +55,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy.special import gammaln
+from scipy.special import gammaln, ndtr
+from scipy.stats import binomtest
 
 from rlbits.validate import ParameterError, integer, one_of, probability, real
 
@@ -246,18 +247,16 @@ def eliminator_pass_rate_quantile(V, n, q):
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval (95% by default) for a binomial proportion ``successes / n`` (chapter 6's C26 test:
-    the share of runs that reach a pass rate within a sample budget). Unlike the normal interval it stays inside
-    [0, 1] and is not empty when every run (or none) succeeded."""
+    """Wilson score interval (95% by default: ``z`` is the two-sided normal quantile) for a binomial proportion
+    ``successes / n`` (chapter 6's C26 test: the share of runs that reach a pass rate within a sample budget;
+    chapter 12's transition), by :meth:`scipy.stats.binomtest.proportion_ci`. Unlike the normal interval it stays
+    inside [0, 1] and is not empty when every run (or none) succeeded."""
     n = integer("n", n, minimum=1)
     successes = integer("successes", successes, minimum=0, maximum=n)
     z = real("z", z, minimum=0.0, open_low=True)
-    f = successes / n
-    centre = (f + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(f * (1 - f) / n + z * z / (4 * n * n))
-    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
-    # at 0 or n successes the bound is exactly 0 or 1 (the formula gives it up to rounding)
-    return (0.0 if successes == 0 else lo), (1.0 if successes == n else hi)
+    # scipy's Wilson interval (exactly 0 or 1 at 0 or n successes), at the confidence level of a two-sided z
+    ci = binomtest(successes, n).proportion_ci(1.0 - 2.0 * float(ndtr(-z)), method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def eliminator_expected_bits(p):

@@ -108,5 +108,6 @@ def test_the_check_can_fail():
     assert problems("passk", "Pass@k (chapter 8).", {8, 12}) != []  # misses a chapter that does
     assert problems("passk", "Pass@k.", {8}) != []
     assert problems("passk", None, {8}) != []
-    code = "import numpy as np\nfrom rlbits import decide, passk as pk\nfrom rlbits.language import x\nrlbits.info.h(1)\n"
+    code = ("import numpy as np\nfrom rlbits import decide, passk as pk\nfrom rlbits.language import x\n"
+            "rlbits.info.h(1)\n")
     assert rlbits_modules_imported(code) == {"decide", "passk", "language", "info"}

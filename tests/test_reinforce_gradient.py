@@ -56,7 +56,8 @@ def test_large_V_limits():
     V = 10**12
     assert np.allclose(reinforce_gradient.reinforce_stats(p, V, "mean")["noise_scale"],
                        (1 - 3 * p + 4 * p**2) / (p * (1 - p)), rtol=1e-6)
-    assert np.allclose(reinforce_gradient.reinforce_stats(p, V, "optimal")["noise_scale"], (1 - p) / (p * (1 + p)), rtol=1e-6)
+    assert np.allclose(reinforce_gradient.reinforce_stats(p, V, "optimal")["noise_scale"], (1 - p) / (p * (1 + p)),
+                       rtol=1e-6)
     assert np.allclose(reinforce_gradient.optimal_baseline(p, V), p * (1 - p) / (1 + p), rtol=1e-6)
 
 
