@@ -26,6 +26,7 @@ from scipy.special import softmax
 from scipy.stats import binom
 
 from rlbits import info
+from rlbits.crossings import first_crossing
 from rlbits.validate import integer, one_of, probability, real
 
 
@@ -186,20 +187,9 @@ def train_student(q, n_steps, method, lr, rngs, checkpoints):
 
 def crossing(x, y, level):
     """The first ``x`` at which the curve ``y(x)`` reaches ``level`` (from above if it starts above, else from below),
-    interpolated linearly in ``(log x, log y)``; ``nan`` if it never does. ``x`` and ``y`` must be positive."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or np.any(x <= 0) or np.any(y <= 0) or level <= 0:
-        raise ValueError("crossing needs positive 1-d x and y of equal length and a positive level")
-    falling = y[0] > level
-    hit = np.nonzero(y <= level if falling else y >= level)[0]
-    if hit.size == 0:
-        return float("nan")
-    j = hit[0]
-    if j == 0:
-        return float(x[0])
-    lx, ly = np.log(x[j - 1:j + 1]), np.log(y[j - 1:j + 1])
-    return float(np.exp(lx[0] + (math.log(level) - ly[0]) / (ly[1] - ly[0]) * (lx[1] - lx[0])))
+    interpolated linearly in ``(log x, log y)``; ``nan`` if it never does. ``x`` and ``y`` must be positive
+    (:func:`rlbits.crossings.first_crossing`)."""
+    return first_crossing(x, y, level, log_y=True)
 
 
 def _expected_log_smoothed(q, n, beta, series_from=1e4):
