@@ -26,6 +26,7 @@ import numpy as np
 from scipy.stats import binom
 
 from rlbits import info
+from rlbits.sightings import prob_at_least_one
 from rlbits.info import _out  # a float for a scalar, the array otherwise
 from rlbits.validate import ParameterError, integer, probability, real
 
@@ -47,15 +48,13 @@ def _positive_int_array(name, value, minimum=0):
 
 
 def pass_at_k(p, k):
-    """Exact pass@k of a problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``, computed as
-    ``-expm1(k log1p(-p))`` so that tiny ``p`` keeps full relative precision. ``k`` may be real (>= 0)."""
-    p = np.asarray(probability("p", p), dtype=float)
+    """Exact pass@k of a problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``, the chance of at least one
+    success in ``k`` attempts (:func:`rlbits.sightings.prob_at_least_one`, computed as ``-expm1(k log1p(-p))`` so
+    that tiny ``p`` keeps full relative precision). ``k`` may be real (>= 0)."""
     k = np.asarray(k, dtype=float)
     if np.any(~np.isfinite(k)) or np.any(k < 0):
         raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(p < 1, -np.expm1(k * np.log1p(-np.minimum(p, 1 - 1e-300))), np.where(k > 0, 1.0, 0.0))
-    return _out(out)
+    return prob_at_least_one(p, k)
 
 
 _BLOCK = 4_000_000  # entries of one (c, k) block of log factors: bounds the memory of large n times many k
