@@ -28,17 +28,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import softmax
+from scipy.special import expit, logit, softmax
 
 from rlbits.validate import integer, probability, real
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _logit(p):
-    return math.log(p / (1.0 - p))
 
 
 def _check(T, p0, alpha, target):
@@ -56,9 +48,9 @@ def outcome_schedule(T, p0, alpha, target):
     ``k`` are geometric with success probability ``J_k``. Empty if ``p0**T >= target`` already.
     """
     T, p0, alpha, target = _check(T, p0, alpha, target)
-    theta, out = _logit(p0), []
+    theta, out = float(logit(p0)), []
     while True:
-        p = 1.0 / (1.0 + math.exp(-theta))
+        p = float(expit(theta))
         J = p**T
         if J >= target:
             return np.array(out)
@@ -111,7 +103,7 @@ def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update, width=
     n = 0
     while n < max_episodes:
         for u in _chunks(rngs, width or T, chunk):
-            p = _sigmoid(theta)
+            p = expit(theta)
             reached = active & (np.log(p).sum(axis=1) >= log_target)
             if reached.any():
                 done[reached] = n
@@ -133,7 +125,7 @@ def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512, 
     """
     T, p0, alpha, target = _check(T, p0, alpha, target)
     flip = real("flip", flip, minimum=0.0, maximum=0.45)
-    theta = np.full((len(rngs), T), _logit(p0))
+    theta = np.full((len(rngs), T), logit(p0))
 
     if flip == 0.0:
         def update(u, p, active):
@@ -159,7 +151,7 @@ def value_episodes(T, p0, alpha, target, rngs, beta=0.1, max_episodes=10**6, chu
     T, p0, alpha, target = _check(T, p0, alpha, target)
     beta = real("beta", beta, minimum=0.0, maximum=1.0, open_low=True)
     S = len(rngs)
-    theta = np.full((S, T), _logit(p0))
+    theta = np.full((S, T), logit(p0))
     v = np.zeros((S, T + 1))
     v[:, T] = 1.0
     steps = np.zeros(S, dtype=np.int64)
@@ -196,8 +188,8 @@ def ode_episodes(T, p0, alpha, target, signal, n_grid=20001):
     p_end = target ** (1.0 / T)
     if p_end <= p0:
         return 0.0
-    th = np.linspace(_logit(p0), _logit(p_end), n_grid)
-    p = _sigmoid(th)
+    th = np.linspace(logit(p0), logit(p_end), n_grid)
+    p = expit(th)
     # dn/dtheta = 1 / (alpha * E[dtheta per episode])
     rate = alpha * (p**T if signal == "outcome" else p) * (1.0 - p)
     return float(np.trapezoid(1.0 / rate, th))

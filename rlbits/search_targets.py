@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import expit, logsumexp, softmax
 
 from rlbits.validate import integer, probability, real
 
@@ -35,7 +35,7 @@ def make_game(K, d, scale, rng):
 def win_prob(W, X, bias=0.0):
     """``v(x, a) = sigmoid(w_a . x + bias)`` for every row of ``X``: shape ``(len(X), K)``. A negative ``bias``
     makes wins rare."""
-    return 1.0 / (1.0 + np.exp(-(X @ W.T + bias)))
+    return expit(X @ W.T + bias)
 
 
 def ucb_search(values, n_sims, rng, c=math.sqrt(2.0)):
