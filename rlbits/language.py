@@ -18,14 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from rlbits.validate import integer, one_of, probability, real
+from rlbits import info
+from rlbits.validate import integer, probability, real
 
-_LN2 = np.log(2.0)
-
-
-def _unit(unit: str) -> float:
-    one_of("unit", unit, ("bits", "nats"))
-    return 1.0 / _LN2 if unit == "bits" else 1.0
+_unit = info._scale  # 1 / ln 2 for bits, 1 for nats (the unit checked)
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
