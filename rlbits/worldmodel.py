@@ -1,4 +1,4 @@
-"""One outcome per episode against all an episode shows: a world model against model-free RL (chapter 13).
+"""One outcome per episode against everything it shows: a world model against model-free RL (chapter 13).
 
 A small environment, a world model, and a model-based learner against a model-free one.
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import softmax
 from scipy.stats import binom
 
 from rlbits import info
@@ -314,8 +314,13 @@ def lock_posterior_entropy(counts, slip: float) -> tuple[np.ndarray, np.ndarray]
         ll = np.einsum("man,dn->mad", c, logP)  # (m, A, s+2), nats; -inf-like where impossible
         ll = np.maximum(ll, -1e300)
         wrong = ll[:, :, : s + 1]
-        h_dest = info.entropy(softmax(wrong, axis=2), "bits", axis=2)  # (m, A)
-        log_M = logsumexp(wrong, axis=2) - np.log(s + 1)
+        # the posterior over wrong destinations and its log-normaliser from one exp (scipy's softmax and logsumexp
+        # would take two passes; logsumexp alone measured 0.9 s of chapter 13's 3.5 s main runs)
+        top = wrong.max(axis=2, keepdims=True)
+        ew = np.exp(wrong - top)
+        z = ew.sum(axis=2)
+        h_dest = info.entropy(ew / z[:, :, None], "bits", axis=2)  # (m, A)
+        log_M = top[:, :, 0] + np.log(z) - np.log(s + 1)
         w = softmax(ll[:, :, s + 1] - log_M, axis=1)
         h_w = info.entropy(w, "bits", axis=1)
         H += h_w + ((1 - w) * h_dest).sum(axis=1)
