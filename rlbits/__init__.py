@@ -6,7 +6,9 @@ Information measures
     :mod:`rlbits.info` (surprisal, binary entropy, entropy and KL; ch. 1), :mod:`rlbits.measures` (three ways to
     count a bit; ch. 2)
 Samplers, data and variance
-    :mod:`rlbits.variance` (waiting times, REINFORCE noise, truncated support; ch. 3), :mod:`rlbits.language`
+    :mod:`rlbits.sightings` (waiting for the first success, GRPO's signal; ch. 3),
+    :mod:`rlbits.reinforce_gradient` (the REINFORCE gradient's mean and noise; ch. 3, 4, 6),
+    :mod:`rlbits.truncation` (top-k and tempered sampling; ch. 3), :mod:`rlbits.language`
     (a Markov language of known entropy; ch. 4, 7), :mod:`rlbits.noise` (gradient noise scale; ch. 4),
     :mod:`rlbits.passk` (pass@k; ch. 8)
 Learners

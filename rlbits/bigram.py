@@ -1,4 +1,6 @@
-"""Next-token prediction by supervised learning and by RL, on one bigram table (introduced in chapter 7).
+"""Next-token prediction by SL and by RL on one bigram table (chapter 7).
+
+Introduced in chapter 7, "Next-token prediction by RL".
 
 A bigram model is a ``K x K`` table of logits ``W``: row ``s`` is the model's next-token distribution
 ``q_s = softmax(W[s])`` after the token ``s``. It is trained on (context, next token) pairs ``(s, y)`` drawn from a
@@ -36,10 +38,12 @@ and excess loss are computed from the known chain by :func:`table_stats` (which 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from rlbits.crossings import first_crossing
 from rlbits.language import MarkovLanguage, log_softmax_rows, softmax_rows
 from rlbits.validate import ParameterError, integer, one_of, real
 
@@ -392,17 +396,12 @@ def samples_to_fraction(samples: np.ndarray, curve: np.ndarray, fraction: float 
     if samples.ndim != 1 or samples.shape != curve.shape or samples[0] != 0 or np.any(np.diff(samples) <= 0):
         raise ParameterError("samples must be increasing from 0, with one curve value per sample count")
     target = fraction * curve[0]
-    below = np.nonzero(curve <= target)[0]
-    if len(below) == 0:
-        return float("inf")
-    i = int(below[0])
-    if i == 0:
+    if curve[0] <= target:
         return 0.0
-    if i == 1:
-        return float(samples[1])
-    x0, x1 = np.log(samples[i - 1]), np.log(samples[i])
-    y0, y1 = curve[i - 1], curve[i]
-    return float(np.exp(x0 + (target - y0) / (y1 - y0) * (x1 - x0)))
+    if samples.size == 1:
+        return float("inf")
+    x = first_crossing(samples[1:], curve[1:], target, rising=False)  # no log of the sample count 0
+    return float("inf") if math.isnan(x) else x
 
 
 def bits_absorbed(curves: Curves, min_ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

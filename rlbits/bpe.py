@@ -1,4 +1,4 @@
-"""Byte-pair encoding, small and fast (chapter 14, "Bits per FLOP, measured").
+"""Byte-pair encoding, small and fast (chapter 14).
 
 Trained on words with their counts, the standard trick: the text is cut into pre-tokens (a word with its leading
 space, or one other character; :func:`pretokenize`), merges never cross a pre-token, so training only needs each
@@ -33,6 +33,19 @@ def pretokenize(text: str) -> list[str]:
     return _PRETOKEN.findall(text)
 
 
+def _merge(ids: list[int], a: int, b: int, new: int) -> list[int]:
+    """``ids`` with every non-overlapping occurrence of the pair ``(a, b)``, left to right, replaced by ``new``."""
+    out, i = [], 0
+    while i < len(ids):
+        if i < len(ids) - 1 and ids[i] == a and ids[i + 1] == b:
+            out.append(new)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
 @dataclass
 class Tokenizer:
     """A trained BPE vocabulary: ``tokens[i]`` is token ``i``'s string; the first ``n_base`` are single characters;
@@ -59,17 +72,7 @@ class Tokenizer:
                     best, at = r, i
             if best is None:
                 break
-            new = self.n_base + best
-            out, i = [], 0
-            pair = self.merges[best]
-            while i < len(ids):
-                if i < len(ids) - 1 and (ids[i], ids[i + 1]) == pair:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(ids[i])
-                    i += 1
-            ids = out
+            ids = _merge(ids, *self.merges[best], self.n_base + best)
         return ids
 
     def encode(self, text: str) -> np.ndarray:
@@ -129,15 +132,7 @@ def train(text: str, vocab_size: int) -> Tokenizer:
             for pair in zip(ids, ids[1:]):
                 pairs[pair] -= f
                 changed.add(pair)
-            out, i = [], 0
-            while i < len(ids):
-                if i < len(ids) - 1 and ids[i] == a and ids[i + 1] == b:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(ids[i])
-                    i += 1
-            words[wi] = out
+            words[wi] = out = _merge(ids, a, b, new)
             for pair in zip(out, out[1:]):
                 pairs[pair] += f
                 where[pair].add(wi)

@@ -1,5 +1,4 @@
-"""FLOPs per sample, bits per FLOP, and where compute goes along the pass-rate axis (chapter 5, "Samples per FLOP,
-and where compute goes").
+"""FLOPs per sample, bits per FLOP, and where compute goes along the pass-rate axis (chapters 5 and 14).
 
 Three pieces:
 
@@ -40,6 +39,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import softmax
 
 from rlbits import info
 from rlbits.validate import ParameterError, integer, one_of, probability, real
@@ -285,8 +285,7 @@ def simulate_rl_samples(V, eta, p_end, rng: np.random.Generator) -> tuple[int, n
     z = np.zeros(V)
     n, spent = 0, []
     while True:
-        q = np.exp(z - z.max())
-        q /= q.sum()
+        q = softmax(z)
         if q[0] >= p_end:
             return n, np.asarray(spent, dtype=float)
         cdf = np.cumsum(q)

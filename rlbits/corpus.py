@@ -1,4 +1,4 @@
-"""A real text for the neural experiments (chapter 14, "Bits per FLOP, measured"): the King James Version.
+"""A real text for the neural experiments, the King James Version, checksummed (chapter 14).
 
 The corpus is the King James Version of the Bible (1611; public domain) as shipped by Debian's ``bible-kjv-text``
 package, extracted with the package's reader, normalised (:func:`normalise`) and committed as

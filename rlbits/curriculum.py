@@ -1,4 +1,4 @@
-"""The logit-gap learner: warm starts (chapter 8) and a curriculum of graded tasks (chapter 9).
+"""The logit-gap learner: warm starts and a curriculum of graded tasks (chapters 8 and 9).
 
 Introduced in chapter 8, "Warm starts and inference scaling", and used for the curriculum of chapter 9.
 

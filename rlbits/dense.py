@@ -1,4 +1,6 @@
-"""Dense signals on a T-step chain task (introduced in chapter 10, "Value functions, process rewards and judges").
+"""Dense signals on a T-step chain task: process rewards, value functions and a proxy (chapter 10).
+
+Introduced in chapter 10, "Value functions, process rewards and judges".
 
 The task: an episode is a chain of ``T`` steps; step ``t`` is right with probability ``p_t = sigmoid(theta_t)``, the
 steps are independent, and the episode passes only if every step is right, so the pass rate is ``J = prod_t p_t``.
@@ -26,16 +28,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import expit, logit, softmax
 
 from rlbits.validate import integer, probability, real
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _logit(p):
-    return math.log(p / (1.0 - p))
 
 
 def _check(T, p0, alpha, target):
@@ -53,9 +48,9 @@ def outcome_schedule(T, p0, alpha, target):
     ``k`` are geometric with success probability ``J_k``. Empty if ``p0**T >= target`` already.
     """
     T, p0, alpha, target = _check(T, p0, alpha, target)
-    theta, out = _logit(p0), []
+    theta, out = float(logit(p0)), []
     while True:
-        p = 1.0 / (1.0 + math.exp(-theta))
+        p = float(expit(theta))
         J = p**T
         if J >= target:
             return np.array(out)
@@ -108,7 +103,7 @@ def _episodes_to_target(theta, rngs, target, max_episodes, chunk, update, width=
     n = 0
     while n < max_episodes:
         for u in _chunks(rngs, width or T, chunk):
-            p = _sigmoid(theta)
+            p = expit(theta)
             reached = active & (np.log(p).sum(axis=1) >= log_target)
             if reached.any():
                 done[reached] = n
@@ -130,7 +125,7 @@ def process_episodes(T, p0, alpha, target, rngs, max_episodes=10**6, chunk=512, 
     """
     T, p0, alpha, target = _check(T, p0, alpha, target)
     flip = real("flip", flip, minimum=0.0, maximum=0.45)
-    theta = np.full((len(rngs), T), _logit(p0))
+    theta = np.full((len(rngs), T), logit(p0))
 
     if flip == 0.0:
         def update(u, p, active):
@@ -156,7 +151,7 @@ def value_episodes(T, p0, alpha, target, rngs, beta=0.1, max_episodes=10**6, chu
     T, p0, alpha, target = _check(T, p0, alpha, target)
     beta = real("beta", beta, minimum=0.0, maximum=1.0, open_low=True)
     S = len(rngs)
-    theta = np.full((S, T), _logit(p0))
+    theta = np.full((S, T), logit(p0))
     v = np.zeros((S, T + 1))
     v[:, T] = 1.0
     steps = np.zeros(S, dtype=np.int64)
@@ -193,8 +188,8 @@ def ode_episodes(T, p0, alpha, target, signal, n_grid=20001):
     p_end = target ** (1.0 / T)
     if p_end <= p0:
         return 0.0
-    th = np.linspace(_logit(p0), _logit(p_end), n_grid)
-    p = _sigmoid(th)
+    th = np.linspace(logit(p0), logit(p_end), n_grid)
+    p = expit(th)
     # dn/dtheta = 1 / (alpha * E[dtheta per episode])
     rate = alpha * (p**T if signal == "outcome" else p) * (1.0 - p)
     return float(np.trapezoid(1.0 / rate, th))
@@ -220,9 +215,7 @@ def goodhart_flow(pi0, proxy, n_steps, lr, T=1, true_reward=None):
     z = np.log(pi0)
     pis = np.empty((n_steps + 1, len(pi0)))
     for k in range(n_steps + 1):
-        pi = np.exp(z - z.max())
-        pi /= pi.sum()
-        pis[k] = pi
+        pis[k] = pi = softmax(z)
         z = z + lr * pi * (proxy - pi @ proxy)
     right = pis @ true
     return {"proxy": pis @ proxy, "right": right, "pass_rate": right**T, "pi": pis}

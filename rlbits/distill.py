@@ -1,4 +1,4 @@
-"""Soft labels and one-hot labels: how fast a student learns a teacher's distribution (introduced in chapter 11).
+"""Soft labels against one-hot labels: how fast a student learns a teacher's distribution (chapter 11).
 
 A teacher puts probabilities ``q`` (a vector of ``V`` positive entries) on the answers to one prompt. A student sees
 either ``n`` one-hot samples ``y ~ q`` or the soft target ``q`` itself. Two students built from counts ``c`` (a
@@ -22,11 +22,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import softmax
+from scipy.stats import binom
 
 from rlbits import info
+from rlbits.crossings import first_crossing
 from rlbits.validate import integer, one_of, probability, real
 
-_lgamma = np.vectorize(math.lgamma, otypes=[float])
 
 
 def _check_q(q):
@@ -41,8 +43,7 @@ def teacher(V, temperature, rng):
     V = integer("V", V, minimum=2, maximum=10**7)
     temperature = real("temperature", temperature, minimum=0.0, open_low=True)
     z = rng.standard_normal(V) / temperature
-    q = np.exp(z - z.max())
-    return q / q.sum()
+    return softmax(z)
 
 
 def entropy(q, unit="bits"):
@@ -60,9 +61,7 @@ def kl(p, q):
 
 def _binom_pmf(n, q):
     """``P(c_i = k)``, ``k = 0..n``, for each answer: shape ``(V, n + 1)``."""
-    k = np.arange(n + 1)
-    log_choose = _lgamma(n + 1) - _lgamma(k + 1) - _lgamma(n - k + 1)
-    return np.exp(log_choose[None, :] + k[None, :] * np.log(q)[:, None] + (n - k)[None, :] * np.log1p(-q)[:, None])
+    return binom.pmf(np.arange(n + 1)[None, :], n, np.asarray(q, dtype=float)[:, None])
 
 
 def kl_first_order(V, n):
@@ -162,8 +161,7 @@ def train_student(q, n_steps, method, lr, rngs, checkpoints):
     out_kl = np.empty((S, checkpoints.size))
     out_match = np.empty((S, checkpoints.size))
     for k in range(n_steps + 1):
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
+        p = softmax(z, axis=1)
         hit = checkpoints == k
         if hit.any():
             out_kl[:, hit] = kl(q[None, :], p)[:, None]
@@ -189,20 +187,9 @@ def train_student(q, n_steps, method, lr, rngs, checkpoints):
 
 def crossing(x, y, level):
     """The first ``x`` at which the curve ``y(x)`` reaches ``level`` (from above if it starts above, else from below),
-    interpolated linearly in ``(log x, log y)``; ``nan`` if it never does. ``x`` and ``y`` must be positive."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or np.any(x <= 0) or np.any(y <= 0) or level <= 0:
-        raise ValueError("crossing needs positive 1-d x and y of equal length and a positive level")
-    falling = y[0] > level
-    hit = np.nonzero(y <= level if falling else y >= level)[0]
-    if hit.size == 0:
-        return float("nan")
-    j = hit[0]
-    if j == 0:
-        return float(x[0])
-    lx, ly = np.log(x[j - 1:j + 1]), np.log(y[j - 1:j + 1])
-    return float(np.exp(lx[0] + (math.log(level) - ly[0]) / (ly[1] - ly[0]) * (lx[1] - lx[0])))
+    interpolated linearly in ``(log x, log y)``; ``nan`` if it never does. ``x`` and ``y`` must be positive
+    (:func:`rlbits.crossings.first_crossing`)."""
+    return first_crossing(x, y, level, log_y=True)
 
 
 def _expected_log_smoothed(q, n, beta, series_from=1e4):
@@ -214,8 +201,6 @@ def _expected_log_smoothed(q, n, beta, series_from=1e4):
     remainder is of order ``(n q)^-3`` against a term of order ``(n q)^-1``, so about 1e-8 relative at the default
     ``series_from`` (tested against the window).
     """
-    from scipy.special import gammaln
-
     V = q.size
     mean = n * q
     big = mean >= series_from
@@ -240,8 +225,7 @@ def _expected_log_smoothed(q, n, beta, series_from=1e4):
         owner = np.repeat(np.arange(idx.size), length)
         k = (np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length) + lo[owner]).astype(float)
         qi = qs[owner]
-        logpmf = gammaln(n + 1.0) - gammaln(k + 1) - gammaln(n - k + 1) + k * np.log(qi) + (n - k) * np.log1p(-qi)
-        terms = np.exp(logpmf) * np.log1p((k + beta - n * qi) / (n * qi))  # small terms: no cancellation
+        terms = binom.pmf(k, n, qi) * np.log1p((k + beta - n * qi) / (n * qi))  # small terms: no cancellation
         out[idx] = np.bincount(owner, weights=terms, minlength=idx.size)
     return float(q @ out)
 

@@ -1,4 +1,7 @@
-"""Information measures for one sample of feedback (introduced in chapter 1, "Bits per sample").
+"""Surprisal, binary entropy, entropy and KL divergence (chapters 1, 2, 5, 6, 8, 9, 10, 13 and 14).
+
+Information measures for one sample of feedback (introduced in chapter 1, "Bits per sample"); the canonical
+entropy and divergence of rlbits.
 
 All functions are vectorised over ``p``, validate it (a probability in [0, 1], NaN rejected, with a message naming
 the value), and take ``unit="bits"`` (log base 2) or ``unit="nats"`` (natural log).

@@ -1,4 +1,4 @@
-"""The sentences chapter 12 ("Elicitation and jaggedness") chooses by the outcome of its runs.
+"""The sentences chapter 12 chooses by the outcome of its runs (chapter 12).
 
 Each function takes the numbers a paragraph quotes and returns the paragraph (MyST markdown), choosing every clause
 by the numbers, so that the chapter's prose stays true at any parameters a reader sets. The chapter's cells only
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from rlbits import learners
 from rlbits.validate import ParameterError
 
 
@@ -23,14 +24,11 @@ def _pct(x: float) -> str:
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion (95% for ``z = 1.96``)."""
+    """The Wilson score interval of a binomial proportion (95% for ``z = 1.96``), by
+    :func:`rlbits.learners.wilson_interval`."""
     if n <= 0 or not 0 <= successes <= n:
         raise ParameterError(f"successes={successes!r}, n={n!r}; allowed: 0 <= successes <= n, n >= 1")
-    p = successes / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return learners.wilson_interval(successes, n, z)
 
 
 def regimes(common: float, c: dict, rarest: float, r: dict, k_max: int) -> str:

@@ -1,4 +1,4 @@
-"""Graded feedback: what a judge's grade carries, and a revision loop (introduced in chapter 10).
+"""Graded feedback: what a judge's grade carries, and a revision loop (chapter 10).
 
 **A noisy K-level judge.** Two answers have latent qualities ``q1, q2 ~ N(0, 1)``; the judge sees ``q + sigma * eps``
 (``eps ~ N(0, 1)``) and reports a grade in ``0..K-1`` by thresholds at the quantiles of the score's distribution
@@ -25,30 +25,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import ndtr, ndtri  # the standard normal CDF and its inverse
+from scipy.stats import binom
 
 from rlbits import info
 from rlbits.info import binary_entropy
 from rlbits.validate import integer, one_of, probability, real
 
 FEEDBACK = ("passfail", "score", "rubric")
-_SQRT2 = math.sqrt(2.0)
-_erf = np.vectorize(math.erf, otypes=[float])
-
-
-def normal_cdf(x):
-    """Standard normal CDF (vectorised, from ``math.erf``)."""
-    return 0.5 * (1.0 + _erf(np.asarray(x, dtype=float) / _SQRT2))
-
-
-def normal_quantile(u):
-    """Standard normal quantile by bisection on :func:`normal_cdf` (vectorised, accurate to ~1e-12)."""
-    u = np.asarray(probability("u", u, open_low=True, open_high=True), dtype=float)
-    lo, hi = np.full(u.shape, -40.0), np.full(u.shape, 40.0)
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        below = normal_cdf(mid) < u
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
 
 
 def _entropy_bits(P, axis=None):
@@ -61,11 +45,11 @@ def grade_likelihood(q, K, sigma):
     """``P(grade = i | quality q)`` for the K-level judge, shape ``(len(q), K)``."""
     K = integer("K", K, minimum=2, maximum=10_000)
     sigma = real("sigma", sigma, minimum=0.0)
-    cuts = np.concatenate([[-np.inf], normal_quantile(np.arange(1, K) / K) * math.sqrt(1 + sigma**2), [np.inf]])
+    cuts = np.concatenate([[-np.inf], ndtri(np.arange(1, K) / K) * math.sqrt(1 + sigma**2), [np.inf]])
     q = np.asarray(q, dtype=float)[:, None]
     if sigma == 0:
         return ((q >= cuts[:-1]) & (q < cuts[1:])).astype(float)
-    return np.diff(normal_cdf((cuts[None, :] - q) / sigma), axis=1)
+    return np.diff(ndtr((cuts[None, :] - q) / sigma), axis=1)
 
 
 def grade_information(K, sigma, n_grid=4001, q_max=8.0):
@@ -98,7 +82,7 @@ def simulate_grades(K, sigma, n, rng):
     n = integer("n", n, minimum=1)
     q = rng.standard_normal((2, n))
     s = q + sigma * rng.standard_normal((2, n))
-    cuts = normal_quantile(np.arange(1, K) / K) * math.sqrt(1 + sigma**2)
+    cuts = ndtri(np.arange(1, K) / K) * math.sqrt(1 + sigma**2)
     g = np.searchsorted(cuts, s)
     return g[0], g[1], (q[0] > q[1]).astype(int)
 
@@ -137,10 +121,8 @@ def revision_expected_rounds(m, d0, d, feedback):
         return (1.0 - (1.0 - d0) ** m) / (1.0 - d) ** m
     if feedback == "score":
         k = np.arange(m + 1)
-        log_pmf = (np.array([math.lgamma(m + 1) - math.lgamma(j + 1) - math.lgamma(m - j + 1) for j in k])
-                   + k * math.log(d0 if d0 > 0 else 1e-300) + (m - k) * math.log1p(-d0 if d0 < 1 else -1 + 1e-300))
         harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, m + 1))])
-        return float(m / (1.0 - d) * np.sum(np.exp(log_pmf) * harmonic))
+        return float(m / (1.0 - d) * np.sum(binom.pmf(k, m, d0) * harmonic))
     if d == 0:
         return 1.0 - (1.0 - d0) ** m
     r_max = int(math.ceil((math.log(1e-18) - math.log(max(d0 * m, 1e-300))) / math.log(d))) + 2

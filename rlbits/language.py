@@ -1,4 +1,4 @@
-"""A synthetic language whose entropy is known exactly (used by chapters 4 and 7).
+"""A synthetic Markov language whose entropy is known exactly (chapters 4 and 7).
 
 The language is a first-order Markov chain over ``K`` tokens. Each context (previous token) is one of two kinds:
 
@@ -16,27 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
-from rlbits.validate import integer, one_of, probability, real
+from rlbits import info
+from rlbits.validate import integer, probability, real
 
-_LN2 = np.log(2.0)
-
-
-def _unit(unit: str) -> float:
-    one_of("unit", unit, ("bits", "nats"))
-    return 1.0 / _LN2 if unit == "bits" else 1.0
+_unit = info._scale  # 1 / ln 2 for bits, 1 for nats (the unit checked)
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of a (..., K) array, computed stably (max subtracted)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    """Row-wise softmax of a (..., K) array in float64 (:func:`scipy.special.softmax`, max subtracted)."""
+    return special.softmax(np.asarray(logits, dtype=np.float64), axis=-1)
 
 
 def log_softmax_rows(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax, stable for very negative logits (no log of a rounded-to-zero probability)."""
+    """Row-wise log-softmax in float64, stable for very negative logits (no log of a rounded-to-zero probability).
+
+    Written out rather than :func:`scipy.special.log_softmax` (the same arithmetic, identical result) because it runs
+    in chapter 4's SGD loops about 140,000 times: on a 32 x 32 table scipy's call measured 21.5 us against 9.6 us
+    here, about 1.7 s of the chapter."""
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))

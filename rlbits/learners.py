@@ -1,4 +1,6 @@
-"""The fast engine for one prompt: a tabular softmax over V tokens, one correct answer (introduced in chapter 6).
+"""The fast exact engine for one prompt: SL, REINFORCE and the ideal eliminator over V tokens (chapters 5 and 6).
+
+A tabular softmax over V tokens, one correct answer (introduced in chapter 6; chapter 5 uses its SL recursion).
 
 The model is a vector of logits ``z`` over V tokens, started uniform (all zero); the answer is token 0 (by symmetry
 the label is arbitrary); the pass rate is ``p = softmax(z)[0]`` and ``q = 1 - p``. Learners, all with step size
@@ -53,6 +55,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from scipy.special import gammaln, ndtr
+from scipy.stats import binomtest
 
 from rlbits.validate import ParameterError, integer, one_of, probability, real
 
@@ -170,7 +174,7 @@ def reinforce_samples_to(V, thresholds, seed, n_runs: int, eta: float = 1.0, bat
     targets = np.array([gap_for_pass_rate(t, V) for t in thr])
     scale = eta * V / (V - 1)
     ks = np.arange(1, batch + 1)
-    logc = np.array([math.lgamma(batch + 1) - math.lgamma(k + 1) - math.lgamma(batch - k + 1) for k in ks])
+    logc = gammaln(batch + 1) - gammaln(ks + 1) - gammaln(batch - ks + 1)  # log C(batch, k)
     out = np.zeros((n_runs, len(thr)), dtype=np.int64)
     for i, g in enumerate(generators(seed, n_runs)):
         gap, batches, j = 0.0, 0, 0
@@ -243,18 +247,16 @@ def eliminator_pass_rate_quantile(V, n, q):
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval (95% by default) for a binomial proportion ``successes / n`` (chapter 6's C26 test:
-    the share of runs that reach a pass rate within a sample budget). Unlike the normal interval it stays inside
-    [0, 1] and is not empty when every run (or none) succeeded."""
+    """Wilson score interval (95% by default: ``z`` is the two-sided normal quantile) for a binomial proportion
+    ``successes / n`` (chapter 6's C26 test: the share of runs that reach a pass rate within a sample budget;
+    chapter 12's transition), by :meth:`scipy.stats.binomtest.proportion_ci`. Unlike the normal interval it stays
+    inside [0, 1] and is not empty when every run (or none) succeeded."""
     n = integer("n", n, minimum=1)
     successes = integer("successes", successes, minimum=0, maximum=n)
     z = real("z", z, minimum=0.0, open_low=True)
-    f = successes / n
-    centre = (f + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(f * (1 - f) / n + z * z / (4 * n * n))
-    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
-    # at 0 or n successes the bound is exactly 0 or 1 (the formula gives it up to rounding)
-    return (0.0 if successes == 0 else lo), (1.0 if successes == n else hi)
+    # scipy's Wilson interval (exactly 0 or 1 at 0 or n successes), at the confidence level of a two-sided z
+    ci = binomtest(successes, n).proportion_ci(1.0 - 2.0 * float(ndtr(-z)), method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def eliminator_expected_bits(p):
@@ -671,38 +673,3 @@ def reinforce_dense(V, thresholds, seed, n_runs: int, eta: float = 1.0, batch: i
         steps += int(it[1])
     degrees = {d - 1: int(k) for d, k in enumerate(deg_counts) if k}
     return DenseResult(samples_to, curves, n_grid, steps, degrees, jit_s)
-
-
-# --------------------------------------------------------------------------------------------- the gradient identity
-
-def reinforce_expected_gradient(logits, answer: int = 0):
-    """Exact E_y[r(y) grad_z log pi_y] for 0/1 reward r(y) = [y == answer], by enumerating all V actions,
-    and p * grad_z log pi_answer (p times the SL gradient). Chapter 6 checks that the two are equal."""
-    z = np.asarray(logits, dtype=float)
-    if z.ndim != 1 or len(z) < 2 or not np.all(np.isfinite(z)):
-        raise ParameterError(f"logits must be a finite vector of length >= 2, got shape {z.shape}")
-    answer = integer("answer", answer, minimum=0, maximum=len(z) - 1)
-    pi = np.exp(z - z.max())
-    pi /= pi.sum()
-    rewards = (np.arange(len(z)) == answer).astype(float)
-    weights = pi * rewards  # pi_y r_y for every action y
-    expected = weights - weights.sum() * pi  # sum_y pi_y r_y (e_y - pi), all V terms at once
-    sl = -pi
-    sl[answer] += 1.0
-    return expected, pi[answer] * sl
-
-
-def reinforce_gradient_monte_carlo(logits, n_samples: int, rng: np.random.Generator, answer: int = 0):
-    """Monte Carlo estimate of E[r grad log pi_y] from ``n_samples`` sampled actions, with its standard error
-    per coordinate (chapter 6)."""
-    z = np.asarray(logits, dtype=float)
-    n_samples = integer("n_samples", n_samples, minimum=2)
-    pi = np.exp(z - z.max())
-    pi /= pi.sum()
-    ys = rng.choice(len(z), size=n_samples, p=pi)  # sampled actions; r = 1 only where y == answer
-    hits = int(np.count_nonzero(ys == answer))  # sum_i r_i (e_{y_i} - pi) = hits * (e_answer - pi)
-    sl = -pi
-    sl[answer] += 1.0
-    mean = hits / n_samples * sl
-    f = hits / n_samples
-    return mean, np.sqrt(f * (1 - f) / (n_samples - 1)) * np.abs(sl)

@@ -1,4 +1,6 @@
-"""Three ways to count the information in one piece of feedback (introduced in chapter 2, "What counts as a bit").
+"""Three ways to count the information in one piece of feedback (chapters 1 and 2).
+
+Introduced in chapter 2, "What counts as a bit"; chapter 1 compares the three measures off the uniform belief.
 
 The model of chapter 2: a learner's belief puts probability ``p`` on the correct answer and spreads the rest evenly,
 ``q = (1 - p) / (V - 1)`` on each of the ``V - 1`` wrong answers. Its policy samples from the same distribution, so
@@ -48,8 +50,9 @@ def _answers(V):
     return arr.astype(float)
 
 
-def _pv(p, V):
-    p = np.asarray(probability("p", p), dtype=float)
+def _pv(p, V, open_low: bool = False):
+    """``p`` (a probability; ``open_low``: > 0) and ``V`` (:func:`_answers`) validated and broadcast together."""
+    p = np.asarray(probability("p", p, open_low=open_low), dtype=float)
     V = _answers(V)
     return np.broadcast_arrays(p, V)
 

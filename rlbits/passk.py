@@ -1,4 +1,4 @@
-"""pass@k: estimators, a Beta population of problems, and the bits of an "any of k passes" reward (chapter 8).
+"""pass@k: estimators, a Beta population of problems, the bits of an any-of-k reward (chapter 8).
 
 Introduced in chapter 8, "Warm starts and inference scaling".
 
@@ -23,15 +23,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import binom
 
 from rlbits import info
+from rlbits.sightings import prob_at_least_one
+from rlbits.info import _out  # a float for a scalar, the array otherwise
 from rlbits.validate import ParameterError, integer, probability, real
 
 _LN2 = math.log(2.0)
-
-
-def _out(x):
-    return float(x) if np.ndim(x) == 0 else x
 
 
 def _positive_int_array(name, value, minimum=0):
@@ -49,15 +48,13 @@ def _positive_int_array(name, value, minimum=0):
 
 
 def pass_at_k(p, k):
-    """Exact pass@k of a problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``, computed as
-    ``-expm1(k log1p(-p))`` so that tiny ``p`` keeps full relative precision. ``k`` may be real (>= 0)."""
-    p = np.asarray(probability("p", p), dtype=float)
+    """Exact pass@k of a problem with single-attempt pass rate ``p``: ``1 - (1 - p)^k``, the chance of at least one
+    success in ``k`` attempts (:func:`rlbits.sightings.prob_at_least_one`, computed as ``-expm1(k log1p(-p))`` so
+    that tiny ``p`` keeps full relative precision). ``k`` may be real (>= 0)."""
     k = np.asarray(k, dtype=float)
     if np.any(~np.isfinite(k)) or np.any(k < 0):
         raise ParameterError(f"k={k!r} is outside the allowed range [0, inf)")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(p < 1, -np.expm1(k * np.log1p(-np.minimum(p, 1 - 1e-300))), np.where(k > 0, 1.0, 0.0))
-    return _out(out)
+    return prob_at_least_one(p, k)
 
 
 _BLOCK = 4_000_000  # entries of one (c, k) block of log factors: bounds the memory of large n times many k
@@ -127,9 +124,7 @@ def expected_estimate(estimator, n, p, k):
     n = integer("n", n, minimum=1)
     p = probability("p", p, open_low=True, open_high=True)
     c = np.arange(n + 1)
-    logpmf = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in c])
-    logpmf += c * math.log(p) + (n - c) * math.log1p(-p)
-    return float(np.sum(np.exp(logpmf) * estimator(n, c, k)))
+    return float(np.sum(binom.pmf(c, n, p) * estimator(n, c, k)))
 
 
 def _log_gamma_ratio_shifted(k, b, a):

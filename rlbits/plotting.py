@@ -1,4 +1,6 @@
-"""The book's figure style: readable on a light and a dark page (figures sit on their own white card), legible at the
+"""The book's figure style and colours (chapters 1-14).
+
+Readable on a light and a dark page (figures sit on their own white card), legible at the
 width of the text column on a desktop and on a phone, deterministic output, and colours that survive greyscale.
 
 Figures are rendered as SVG (vector: sharp at any zoom, text drawn as paths so it looks the same in every browser,

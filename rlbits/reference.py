@@ -1,4 +1,6 @@
-"""Plain per-sample reference implementations of the chapter 6 learners (kept for tests and the benchmark).
+"""Plain per-sample versions of the engine's learners (no chapter: the tests and the benchmark).
+
+The learners of :mod:`rlbits.learners` (chapter 6), written the plain way, kept for tests and the benchmark.
 
 Nothing clever in :func:`run`: every sample recomputes the full softmax over V logits, draws a token by inverse CDF
 and applies the textbook update. :mod:`rlbits.learners` must agree with these in distribution
@@ -14,16 +16,11 @@ waiting time instead).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import softmax
 
 from rlbits.validate import integer, one_of, probability, real
 
 METHODS = ("sl", "rl", "rl_mean", "eliminator")
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax of a logit vector (shifted by its maximum)."""
-    e = np.exp(z - z.max())
-    return e / e.sum()
 
 
 def update(z: np.ndarray, ys, advantages, eta: float) -> np.ndarray:

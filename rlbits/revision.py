@@ -1,4 +1,6 @@
-"""Revision histories against final answers: what a learner learns from each (chapter 13, claim C31).
+"""Revision histories against final answers: what a learner learns from each (chapter 13).
+
+The experiment behind claim C31.
 
 A task has a hidden answer key ``y``: ``L`` positions, each one of ``A`` values (uniform prior). An episode is a
 student writing a draft and revising it under a judge:
@@ -26,7 +28,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import softmax
 
+from rlbits import info
 from rlbits.validate import ParameterError, integer, probability
 
 
@@ -60,11 +64,8 @@ class RevisionLog:
 
 
 def _entropy_bits(logpost):
-    z = logpost - logpost.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)).sum(axis=-1)
+    """Entropy (bits) of the posteriors whose logs, up to a constant, are the last axis of ``logpost``."""
+    return info.entropy(softmax(logpost, axis=-1), "bits")
 
 
 def simulate(seeds, episodes: int, positions: int, values: int, c: float, rounds: int,

@@ -1,5 +1,4 @@
-"""The AlphaGo recipe in miniature: train a policy on search visit counts, on the chosen move, or on the outcome
-(introduced in chapter 11, "Soft labels and distillation").
+"""The AlphaGo recipe in miniature: a policy trained on search visit counts, moves or outcomes (chapter 11).
 
 The game: a position is a feature vector ``x ~ N(0, I_d)``; each of ``K`` moves wins with probability
 ``v(x, a) = sigmoid(scale * w_a . x)`` (a hidden ``K x d`` matrix ``W``). A search spends ``n_sims`` noisy playouts on a
@@ -20,14 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import expit, softmax
 
 from rlbits.validate import integer, probability, real
-
-
-def _softmax(Z):
-    Z = Z - Z.max(axis=-1, keepdims=True)
-    E = np.exp(Z)
-    return E / E.sum(axis=-1, keepdims=True)
 
 
 def make_game(K, d, scale, rng):
@@ -41,7 +35,7 @@ def make_game(K, d, scale, rng):
 def win_prob(W, X, bias=0.0):
     """``v(x, a) = sigmoid(w_a . x + bias)`` for every row of ``X``: shape ``(len(X), K)``. A negative ``bias``
     makes wins rare."""
-    return 1.0 / (1.0 + np.exp(-(X @ W.T + bias)))
+    return expit(X @ W.T + bias)
 
 
 def ucb_search(values, n_sims, rng, c=math.sqrt(2.0)):
@@ -85,6 +79,8 @@ def fit_policy(X, targets, l2=1e-3, iters=400, tol=1e-7, theta0=None):
     denom = np.maximum(a, 0.0)[:, None] * np.maximum(s, 0.0)[None, :] + l2
 
     def f_grad(th):
+        # loss and gradient share one exp: a fused log-sum-exp and softmax, written out because
+        # scipy.special.logsumexp made each fit 2-4 times slower here (measured: 44 against 12 ms at N = 10)
         Z = X @ th.T
         Zm = Z.max(axis=1, keepdims=True)
         E = np.exp(Z - Zm)
@@ -138,7 +134,7 @@ def reinforce_policy(W, X, lr, rngs, checkpoints, games=1, bias=0.0):
         if n == N:
             break
         x = X[:, n]  # (S, d)
-        pi = _softmax(np.einsum("skd,sd->sk", theta, x))
+        pi = softmax(np.einsum("skd,sd->sk", theta, x), axis=-1)
         a = np.minimum((np.cumsum(pi, axis=1)[:, None, :] < U[n, :, :, 0:1]).sum(axis=2), K - 1)  # (S, games)
         r = (U[n, :, :, 1] < V[runs, n, a]).astype(float)
         adv = r - base[:, None]
@@ -155,7 +151,7 @@ def policy_quality(theta, W, X, greedy=True, bias=0.0):
     """
     V = win_prob(W, X, bias)
     Z = X @ np.asarray(theta).T
-    P = np.eye(V.shape[1])[Z.argmax(axis=1)] if greedy else _softmax(Z)
+    P = np.eye(V.shape[1])[Z.argmax(axis=1)] if greedy else softmax(Z, axis=-1)
     mean, best = V.mean(axis=1), V.max(axis=1)
     return float(np.mean((P * V).sum(axis=1) - mean) / np.mean(best - mean))
 

@@ -1,4 +1,4 @@
-"""Self-play under an Elo model (chapter 9, "Curriculum and self-play").
+"""Self-play under an Elo model (chapter 9).
 
 - :func:`elo_win_prob`: the Elo model, ``P(win) = 1 / (1 + 10^(-delta/400))`` for a rating advantage ``delta``.
 - :func:`elo_fisher_info`: the Fisher information one game carries about ``delta``,
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numba import njit
+from scipy.special import softmax
 
 from rlbits import info
 from rlbits.validate import ParameterError, integer, one_of, real
@@ -80,16 +81,7 @@ class SelfPlayRun:
 
 def expected_rating(logits, elo_per_move):
     """Expected performance rating ``elo_per_move * sum_i pi_i(right)``; the right move is index 0."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    pi = np.exp(z)
-    pi /= pi.sum(axis=-1, keepdims=True)
-    return elo_per_move * pi[..., 0].sum(axis=-1)
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
+    return elo_per_move * softmax(logits, axis=-1)[..., 0].sum(axis=-1)
 
 
 def _perf_distribution(pi0):
@@ -120,7 +112,7 @@ def _win_rate(pi0, W, table, is_self):
 def expected_win_rate(logits, elo_per_move, is_self, fixed):
     """Exact probability that each run wins its next game: against a frozen copy of itself where ``is_self``, else
     against the fixed rating ``fixed``; sums the Elo win probability over the distribution of right moves."""
-    pi0 = _softmax(logits)[..., 0]
+    pi0 = softmax(logits, axis=-1)[..., 0]
     W, table = _win_tables(pi0.shape[1], elo_per_move, np.broadcast_to(fixed, pi0.shape[:1]))
     return _win_rate(pi0, W, table, np.broadcast_to(np.asarray(is_self), pi0.shape[:1]))
 
@@ -190,7 +182,10 @@ def play_and_learn(opponents, K, V, elo_per_move, lr, n_games, rngs, target_rati
 
 @njit(cache=True)
 def _softmax_into(logits, pi):
-    """Softmax of every decision point of ``logits`` into ``pi``; returns the expected number of right moves."""
+    """Softmax of every decision point of ``logits`` into ``pi``; returns the expected number of right moves.
+
+    Written out because it runs inside the compiled learner (numba cannot call scipy.special.softmax); the Python-level
+    code of this module uses scipy's."""
     K, V = logits.shape
     s0 = 0.0
     for k in range(K):
@@ -300,7 +295,7 @@ def play_and_learn_reference(opponents, K, V, elo_per_move, lr, n_games, rngs, t
     cols = np.arange(K)[None, :]
     u = None
     for g in range(n_games + 1):
-        pi = _softmax(logits)
+        pi = softmax(logits, axis=-1)
         reached = (elo_per_move * pi[..., 0].sum(axis=1) >= target_rating) & np.isinf(to_target)
         to_target[reached] = g
         if len(games_out) < len(points) and g == points[len(games_out)]:

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import special
 
 from rlbits import passk
+from rlbits.crossings import first_crossing
 from rlbits.validate import ParameterError, integer, probability, real
 
 HEURISTIC, GENERAL = 0, 1  #: indices of the two named strategies; junk strategies follow
@@ -94,11 +96,8 @@ def base_logits(p_heuristic: float, p_general: float, n_junk: int) -> np.ndarray
 
 
 def softmax(logits) -> np.ndarray:
-    """Softmax over the last axis."""
-    z = np.asarray(logits, dtype=float)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    """Softmax over the last axis (:func:`scipy.special.softmax`)."""
+    return special.softmax(np.asarray(logits, dtype=float), axis=-1)
 
 
 def expected_update(logits, rates, lr: float, batch: int) -> np.ndarray:
@@ -365,9 +364,5 @@ def half_point(x, y, level: float = 0.5):
         raise ParameterError("half_point needs increasing positive x and y of one length")
     if y[0] >= level:
         return float(x[0]) if y[0] == level else None
-    above = np.nonzero(y >= level)[0]
-    if above.size == 0:
-        return None
-    j = above[0]
-    t = (level - y[j - 1]) / (y[j] - y[j - 1])
-    return float(math.exp(math.log(x[j - 1]) + t * (math.log(x[j]) - math.log(x[j - 1]))))
+    x_half = first_crossing(x, y, level, rising=True)
+    return None if math.isnan(x_half) else x_half

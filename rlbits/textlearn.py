@@ -1,4 +1,4 @@
-"""SL, REINFORCE and distillation on real text with one MLP language model (chapter 14, "Bits per FLOP, measured").
+"""SL, REINFORCE and distillation on real text with one MLP language model (chapter 14).
 
 :func:`train` runs one method from a given initialisation on a given stream of training contexts and returns its
 held-out cross-entropy, its counted FLOPs (:class:`rlbits.mlp_lm.Arch`), and what the chapter measures along the

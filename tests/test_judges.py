@@ -10,13 +10,6 @@ from hypothesis import strategies as st
 from rlbits import judges
 
 
-def test_normal_cdf_and_quantile():
-    assert judges.normal_cdf(0.0) == pytest.approx(0.5)
-    assert judges.normal_cdf(1.959963984540054) == pytest.approx(0.975, abs=1e-12)
-    u = np.array([1e-6, 0.1, 0.5, 0.9, 1 - 1e-6])
-    assert judges.normal_cdf(judges.normal_quantile(u)) == pytest.approx(u, abs=1e-12)
-
-
 @pytest.mark.parametrize("K", [2, 3, 7])
 def test_noiseless_judge(K):
     g = judges.grade_information(K, 0.0, n_grid=8001)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rlbits import support_runs, variance
+from rlbits import support_runs, truncation
 from rlbits.validate import ParameterError
 
 
@@ -30,7 +30,7 @@ def test_truncation_runs_use_one_stream_per_sampler_and_run(theta0):
     assert all(len(t) == 1 and r[0] == 0.0 for t, r in runs["cut"])
     # run j of sampler i is the run of grandchild (i, j)
     ss = np.random.SeedSequence(5).spawn(3)[2].spawn(3)[1]
-    t, r = variance.truncated_reinforce_run(theta0, answer, 40, 1.0, 0.5, 100_000, np.random.default_rng(ss))
+    t, r = truncation.truncated_reinforce_run(theta0, answer, 40, 1.0, 0.5, 100_000, np.random.default_rng(ss))
     assert np.array_equal(runs["keep"][1][0], t) and np.array_equal(runs["keep"][1][1], r)
     reach = support_runs.samples_to_reach(runs["full"], 0.5)
     assert reach.shape == (3,) and np.all(np.isfinite(reach))
@@ -48,4 +48,4 @@ def test_penalty_runs_do_not_depend_on_the_excluded_answer(theta0):
         assert abs(theta.sum() - theta0.sum()) < 1e-9  # updates sum to zero: the sum of the logits is conserved
     # the near runs are the first three children
     s = np.random.SeedSequence(9).spawn(6)[0]
-    assert out["near_entry"][0] == variance.penalised_topk_run(theta0, near, 10, 0.5, 2_000, np.random.default_rng(s))[0]
+    assert out["near_entry"][0] == truncation.penalised_topk_run(theta0, near, 10, 0.5, 2_000, np.random.default_rng(s))[0]

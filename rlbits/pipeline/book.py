@@ -46,7 +46,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from rlbits.pipeline.execute import ChapterRun, execute_chapter
+from rlbits.pipeline.execute import ChapterRun, _rel, execute_chapter
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKMATTER = "chapters/backmatter/"
@@ -583,10 +583,3 @@ def source_map(md_text: str, nb) -> list[int]:
         last = found
         cursor = found + 1
     return smap
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)

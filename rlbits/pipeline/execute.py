@@ -476,6 +476,6 @@ def execute_chapter(source: Path, out_dir: Path, parameters: dict | None = None,
 
 def _rel(path: Path, root: Path) -> str:
     try:
-        return str(path.resolve().relative_to(root.resolve()))
+        return str(Path(path).resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)

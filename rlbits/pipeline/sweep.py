@@ -54,7 +54,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from rlbits.pipeline.execute import execute_chapter, parameter_names
+from rlbits.pipeline.execute import _rel, execute_chapter, parameter_names
 
 SWEEPS = "sweeps"
 COST = "point.json"  #: in each point's directory: the seconds it took, for ordering the next sweep
@@ -220,13 +220,6 @@ def estimated_seconds(build_dir: Path, source: Path, parameters: dict) -> float:
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return 0.0
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 # --- the cluster ---------------------------------------------------------------------------------------------------
