@@ -1,4 +1,4 @@
-"""Monte-Carlo checks of chapter 3's closed forms: the REINFORCE gradient's statistics and GRPO's signal chance.
+"""Monte-Carlo checks of the closed forms for the REINFORCE gradient's statistics and GRPO's signal chance (chapter 3).
 
 Used by chapter 3 ("Seeing the right answer at all"). The closed forms are in :mod:`rlbits.reinforce_gradient` and :mod:`rlbits.sightings`
 (:func:`~rlbits.reinforce_gradient.reinforce_stats`, :func:`~rlbits.sightings.grpo_signal_prob`); these functions sample the

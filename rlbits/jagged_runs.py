@@ -1,4 +1,4 @@
-"""The runs of chapter 12 (elicitation and jaggedness): groups of REINFORCE runs, their pass@k, and mean-field scans.
+"""Elicitation's runs: groups of REINFORCE runs on two skills, their pass@k, and mean-field scans (chapter 12).
 
 A *group* is a tuple ``(name, logits0, reference_logits, entropy_bonus, curriculum_steps)``: runs that start from
 ``logits0`` and are compared with the base policy ``softmax(reference_logits)``. :func:`train_groups` trains several

@@ -1,4 +1,4 @@
-"""The fast exact engine for one prompt: SL, REINFORCE and the ideal eliminator over V tokens (chapters 5 and 6).
+"""The fast exact engine for one prompt: SL, REINFORCE and the ideal eliminator over V tokens (chapters 5-7).
 
 A tabular softmax over V tokens, one correct answer (introduced in chapter 6; chapter 5 uses its SL recursion).
 

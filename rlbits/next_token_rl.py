@@ -1,4 +1,4 @@
-"""Reading chapter 7's bigram runs: halving times, the end state in random contexts, bits absorbed at equal progress.
+"""Reading the bigram runs: halving times, the end state in random contexts, bits absorbed at equal progress (chapter 7).
 
 Chapter 7 ("Next-token prediction by RL") trains one bigram table by SL and by RL with a match reward on the same
 pairs (:func:`rlbits.bigram.train`). This module turns the runs' :class:`rlbits.bigram.Curves` into the quantities the

@@ -1,4 +1,4 @@
-"""Chapter 4's two experiments, run end to end: the noise scale along one SGD run, and the critical batch size.
+"""The noise scale along one SGD run, and the critical batch size, run end to end (chapter 4).
 
 Used by chapter 4 ("Pretraining's inverse problem") only. The engines live in :mod:`rlbits.noise` (exact gradient
 statistics, the two-batch estimator, SGD, the steps-to-target search and the trade-off fit); this module runs them

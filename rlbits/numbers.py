@@ -1,4 +1,4 @@
-"""Numbers as a reader reads them: one formatter for every number the book prints (issue 16, item 3).
+"""Numbers as a reader reads them: one formatter for every number the book prints (no chapter: the Sphinx extension and the ledger apply it).
 
 Python prints ``8.49e+14``, ``1e-05`` and ``True``; a page should print 8.49 × 10¹⁴, 10⁻⁵ and "yes". This module is
 the single place that decides how:

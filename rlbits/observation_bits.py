@@ -1,4 +1,4 @@
-"""The experiments of chapter 13 (learning from everything you see): the lock's learners, its bits, its horizon sweep.
+"""Learning from everything you see: the lock's learners, its bits, its horizon sweep (chapter 13).
 
 Each function is one experiment the chapter shows as a single call. The arithmetic is that of
 :mod:`rlbits.worldmodel` (the combination lock, its two learners and the exact posterior over its structure); this

@@ -1,4 +1,4 @@
-"""Samples to a pass rate against the vocabulary size: exact expectations, fits and Monte Carlo checks (chapter 6).
+"""Samples to a pass rate against the vocabulary size: exact expectations, fits and Monte Carlo checks (chapters 6 and 7).
 
 Chapter 6 ("The sky is ___") runs SL, REINFORCE without a baseline, the ideal eliminator and REINFORCE with a
 mean-reward baseline on one prompt with ``V`` answers (the engines of :mod:`rlbits.learners`) until the pass rate

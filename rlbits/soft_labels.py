@@ -1,4 +1,4 @@
-"""The experiments of chapter 11 (soft labels and distillation), run from the chapter's seeds.
+"""Soft labels and distillation: the students' runs and the price of each stored label, from the chapter's seeds (chapter 11).
 
 Each function is one experiment the chapter shows as a single call: the expected divergence of a student fit to
 ``n`` one-hot samples (exact and simulated), the price of a stored soft label in one-hot samples, the same teacher

@@ -1,4 +1,4 @@
-"""Chapter 3's experiments on a policy that cannot sample the answer: truncated samplers and a failure penalty.
+"""A policy that cannot sample the answer: truncated samplers and a failure penalty, run end to end (chapter 3).
 
 Used by chapter 3 ("Seeing the right answer at all"). The engines are in :mod:`rlbits.truncation`
 (:func:`~rlbits.truncation.truncated_reinforce_run`, :func:`~rlbits.truncation.penalised_topk_run`); these functions

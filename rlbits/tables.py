@@ -1,4 +1,4 @@
-"""Numbered, captioned tables built from computed rows (every chapter with a table, and the back matter).
+"""Numbered, captioned tables built from computed rows (chapters 5, 6 and 8-13).
 
 A chapter glues a table it computes with :func:`table` and shows it with
 

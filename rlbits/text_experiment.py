@@ -1,4 +1,4 @@
-"""The experiment of chapter 14 (bits per FLOP, measured): vocabularies, the four methods' runs, and their read-outs.
+"""Bits per FLOP on real text: vocabularies, the four methods' runs, and their read-outs (chapter 14).
 
 Each function is one step the chapter shows as a single call: build the character and BPE vocabularies and encode
 the corpus (:func:`vocabularies`), train every method from the same initialisation on the same contexts for every
