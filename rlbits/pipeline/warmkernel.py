@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 #: What the server imports before it forks: what nearly every chapter imports first.
-PRELOAD = ("numpy", "scipy.special", "matplotlib", "matplotlib.pyplot", "sympy", "numba", "mpmath", "rlbits",
+PRELOAD = ("numpy", "scipy.special", "scipy.stats", "matplotlib", "matplotlib.pyplot", "sympy", "numba", "mpmath", "rlbits",
            "rlbits.learners", "IPython", "ipykernel.kernelapp", "matplotlib_inline.backend_inline", "myst_nb")
 
 _LAUNCHER = "ipykernel_launcher"
