@@ -6,10 +6,11 @@ This compares ``OLD/_build/results/*.json`` with ``NEW/_build/results/*.json`` (
 directory itself) and says, per chapter:
 
 - ``identical``: the two files are byte-identical;
-- otherwise, per key whose value differs: whether it is *printed* (the chapter's text refers to it with
+- otherwise, keys new in the second build are counted (a quantity added changes nothing the first build printed), and
+  per key whose value differs: whether it is *printed* (the chapter's text refers to it with
   ``{glue:text}`key:FORMAT``` and the like) and, if so, whether every format the text applies gives the same string
-  for both values; a key the text never prints is reported with its relative difference; a key present in one build
-  only is a difference.
+  for both values; a glued sentence whose only change is math markup (``$1/V$`` for ``1/V``) reads the same; a key
+  the text never prints is reported with its relative difference; a key the second build lost is a difference.
 
 The exit status is 1 if a printed number differs, a string differs, or a key is missing from one side; 0 otherwise.
 Used to show that issue 15's package reorganisation changed no printed number.
@@ -109,15 +110,23 @@ def compare(old: Path, new: Path, root: Path, common_only: bool = False) -> tupl
             lines.append(f"{name}: identical")
             continue
         rows = compare_chapter(json.loads(a.read_text()), json.loads(b.read_text()), formats.get(a.stem, {}))
-        failing = [r for r in rows if r["same_printed"] is False or "<missing>" in (r["old"], r["new"])
-                   or (r["printed"] is None and r["relative"] == math.inf)]
+        added = [r for r in rows if r["old"] == "<missing>"]  # new quantities: nothing the old build printed
+        rows = [r for r in rows if r["old"] != "<missing>"]
+        for r in rows:  # a sentence whose only change is math markup ($1/V$ for 1/V) reads the same
+            if isinstance(r["old"], str) and isinstance(r["new"], str) and \
+                    r["old"].replace("$", "") == r["new"].replace("$", ""):
+                r["same_printed"], r["markup_only"] = True, True
+        failing = [r for r in rows if r["same_printed"] is False or r["new"] == "<missing>"
+                   or (r["printed"] is None and r["relative"] == math.inf and not r.get("markup_only"))]
         bad += len(failing)
         worst = max((r["relative"] for r in rows if r["relative"] != math.inf), default=0.0)
         lines.append(f"{name}: {len(rows)} key(s) differ, {len(failing)} of them in what the book prints or shows "
-                     f"(largest relative difference of a number: {worst:.2g})")
+                     f"(largest relative difference of a number: {worst:.2g}); {len(added)} new key(s)")
+        if not rows and not added:
+            lines[-1] = f"{name}: same content, different bytes"
         for r in rows:
-            verdict = ("printed the same" if r["same_printed"] else "PRINTED DIFFERENTLY" if r["same_printed"] is False
-                       else "not printed")
+            verdict = ("math markup only" if r.get("markup_only") else "printed the same" if r["same_printed"]
+                       else "PRINTED DIFFERENTLY" if r["same_printed"] is False else "not printed")
             lines.append(f"    {r['key']}: {r['old']!r} -> {r['new']!r} ({verdict}"
                          + (f", relative {r['relative']:.2g})" if r["relative"] != math.inf else ")"))
     return (1 if bad else 0), lines
