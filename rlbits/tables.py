@@ -6,7 +6,7 @@ A chapter glues a table it computes with :func:`table` and shows it with
     :format: myst
     ```
 
-The glued text is a MyST ``{table}`` directive, so the table gets a number ("Table 6.1"), its caption, and a label
+The glued text is a MyST ``{table}`` directive (in a colon fence, so a caption may hold inline code), so the table gets a number ("Table 6.1"), its caption, and a label
 that ``{numref}`` can point at, exactly like a table typed in the prose.
 """
 
@@ -45,7 +45,8 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], caption: s
     if len(lines) == 2:
         raise ValueError(f"table {name}: no rows")
     caption = " ".join(caption.split())
-    return f"```{{table}} {caption}\n:name: {name}\n\n" + "\n".join(lines) + "\n```\n"
+    # a colon fence, so that a caption may hold inline code (a backtick fence's first line may not)
+    return f":::{{table}} {caption}\n:name: {name}\n\n" + "\n".join(lines) + "\n:::\n"
 
 
 def wrap(pipe_table: str, caption: str, name: str) -> Markdown:

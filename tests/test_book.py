@@ -259,6 +259,8 @@ class PlainText(HTMLParser):
     def handle_endtag(self, tag):
         if self.article and tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
+        if self.article and tag in ("td", "th", "p", "li", "dt", "dd", "div", "figcaption"):
+            self.text.append(" | ")  # a block's end: "chapters" in one cell and a number in the next are apart
         if self.article and tag not in VOID:
             self.article -= 1
 

@@ -297,3 +297,25 @@ def test_glance_says_when_a_verdict_is_missing():
     text = sphinxext.glance_markdown(ledger)
     assert "1 holds, 1 is discussed but not testable, and 1 has no verdict yet" in text
     assert "*no verdict recorded*" in text
+
+
+def test_chapter_mentions_become_links_wherever_the_text_came_from():
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    doc = new_document("x", get_default_settings(Parser))
+    para = nodes.paragraph("", "As chapter 5 shows, and Chapter 10's judges; see chapters 8 and 9, chapters 1-2, "
+                               "this chapter 3, and chapter 99.")
+    doc += para
+    doc += nodes.title("", "Chapter 5")  # a heading stays text
+    doc += nodes.paragraph("", "", nodes.literal("", "chapter 5"))  # so does code
+    chapters = {n: f"chapters/{n:02d}_x" for n in (1, 2, 3, 5, 8, 9, 10)}
+    count = sphinxext.link_chapter_mentions(doc, "chapters/03_x", chapters, lambda d: d.split("/")[1] + ".html")
+    links = [(r.astext(), r["refuri"]) for r in doc.findall(nodes.reference)]
+    assert links == [("chapter 5", "05_x.html"), ("Chapter 10", "10_x.html"), ("8", "08_x.html"),
+                     ("9", "09_x.html"), ("1", "01_x.html"), ("2", "02_x.html")]
+    assert count == 4
+    assert para.astext() == ("As chapter 5 shows, and Chapter 10's judges; see chapters 8 and 9, chapters 1-2, "
+                             "this chapter 3, and chapter 99.")  # the words are unchanged

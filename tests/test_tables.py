@@ -10,8 +10,8 @@ from rlbits.tables import markdown, table
 def test_a_table_is_a_myst_table_directive_with_caption_and_name():
     text = markdown(["$V$", "share"], [[10, "0.50"], ["1,000", "0.25"]], "Share of runs by  $V$.", "tbl-ch06-share",
                     align=[None, "right"])
-    assert text.splitlines() == ["```{table} Share of runs by $V$.", ":name: tbl-ch06-share", "",
-                                 "| $V$ | share |", "|---|---:|", "| 10 | 0.50 |", "| 1,000 | 0.25 |", "```"]
+    assert text.splitlines() == [":::{table} Share of runs by $V$.", ":name: tbl-ch06-share", "",
+                                 "| $V$ | share |", "|---|---:|", "| 10 | 0.50 |", "| 1,000 | 0.25 |", ":::"]
     assert table(["a"], [[1]], "One.", "tbl-x").data == markdown(["a"], [[1]], "One.", "tbl-x")
 
 

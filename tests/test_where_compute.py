@@ -72,7 +72,7 @@ def test_share_table_has_a_row_per_model():
     dyn = compute.dynamics_summary(100, 0.5, 0.9)
     text = wc.share_table(ms, wc.shares_and_bits(ms, 0.01, 0.9), dyn)
     lines = text.strip().splitlines()
-    assert lines[0].startswith("```{table} ") and lines[1] == ":name: tbl-ch05-shares" and lines[-1] == "```"
+    assert lines[0].startswith(":::{table} ") and lines[1] == ":name: tbl-ch05-shares" and lines[-1] == ":::"
     rows = lines[3:-1]  # header, rule, one row per model, the two dynamics rows
     assert len(rows) == 2 + len(ms) + 2 and rows[2].startswith("| (a) equal per decade |")
     assert np.all([line.count("|") == 5 for line in rows])

@@ -201,6 +201,67 @@ def readable_numbers(document) -> int:
     return changed
 
 
+#: "chapter 5", "Chapter 10's", "chapters 8 and 9", "chapters 1, 2 and 5", "chapters 6-7"
+_MENTION = re.compile(r"\b([Cc]hapters?)(\s+)(\d+)((?:\s*(?:,|and|or|-|\u2013)\s*\d+)*)")
+
+
+def link_chapter_mentions(document, docname: str, chapters: dict[int, str], uri) -> int:
+    """Make every plain-text mention of another chapter a link to it, wherever the text came from (prose, a glued
+    sentence, a verdict's note, a docstring in the API appendix); returns the number of mentions linked.
+
+    ``chapters`` maps a chapter's number to its document; ``uri(target_doc)`` gives the link from ``docname``. A
+    chapter's mention of itself, and text in code, math, headings, signatures and existing links, stay as they are."""
+    from docutils import nodes
+
+    own = re.match(r"(\d+)_", docname.rsplit("/", 1)[-1])
+    own = int(own.group(1)) if own else None
+    kinds = _verbatim_types() + (nodes.title, nodes.subtitle, nodes.rubric, nodes.reference)
+    for element in list(document.findall(nodes.Element)):  # "chapter" + soft line break + "10": one text
+        for i in range(len(element.children) - 1, 0, -1):
+            a, b = element.children[i - 1], element.children[i]
+            if isinstance(a, nodes.Text) and isinstance(b, nodes.Text):
+                element.replace(a, nodes.Text(str(a) + str(b)))
+                element.remove(b)
+    changed = 0
+    for text in list(document.findall(nodes.Text)):
+        value = str(text)
+        if "hapter" not in value or text.parent is None or _is_verbatim(text, kinds) or \
+                any(p.__class__.__name__ in ("desc_signature", "pending_xref") for p in _ancestors(text)):
+            continue
+        parts, last = [], 0
+        for m in _MENTION.finditer(value):
+            numbers = [int(n) for n in re.findall(r"\d+", m.group(3) + m.group(4))]
+            if not all(n in chapters for n in numbers) or numbers == [own]:
+                continue
+            parts.append(nodes.Text(value[last:m.start()]))
+            if len(numbers) == 1:
+                parts.append(nodes.reference("", m.group(0), internal=True, refuri=uri(chapters[numbers[0]])))
+            else:  # "chapters 8 and 9": each number links to its chapter
+                parts.append(nodes.Text(m.group(1) + m.group(2)))
+                for piece in re.split(r"(\d+)", m.group(3) + m.group(4)):
+                    if piece.isdigit() and int(piece) != own:
+                        parts.append(nodes.reference("", piece, internal=True, refuri=uri(chapters[int(piece)])))
+                    elif piece:
+                        parts.append(nodes.Text(piece))
+            last = m.end()
+            changed += 1
+        if parts:
+            parts.append(nodes.Text(value[last:]))
+            parent = text.parent
+            index = parent.index(text)
+            parent.remove(text)
+            for offset, node in enumerate(p for p in parts if not isinstance(p, nodes.Text) or str(p)):
+                parent.insert(index + offset, node)
+    return changed
+
+
+def _ancestors(node):
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
 def _transforms():
     from sphinx.transforms import SphinxTransform
     from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -221,7 +282,24 @@ def _transforms():
         def apply(self, **kwargs):
             readable_numbers(self.document)
 
-    return ReadableNumbers, ReadableNumbersLate
+    class ChapterLinks(SphinxPostTransform):
+        """Every plain-text "chapter N" becomes a link to that chapter (:func:`link_chapter_mentions`), after the
+        glued sentences are in place."""
+
+        default_priority = 950
+        formats = ("html",)
+
+        def apply(self, **kwargs):
+            chapters = {}
+            for doc in self.env.found_docs:
+                m = re.match(r"chapters/(\d+)_", doc)
+                if m:
+                    chapters[int(m.group(1))] = doc
+            docname = self.env.docname
+            link_chapter_mentions(self.document, docname, chapters,
+                                  lambda target: self.app.builder.get_relative_uri(docname, target))
+
+    return ReadableNumbers, ReadableNumbersLate, ChapterLinks
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -667,14 +745,15 @@ def setup(app):
     register_bibliography_style()
     app.add_config_value("rlbits_ledger_json", "", "env")
     app.add_directive("rlbits-glance", _glance_directive())
-    early, late = _transforms()
+    early, late, links = _transforms()
     app.add_transform(early)
     app.add_post_transform(late)
+    app.add_post_transform(links)
     app.connect("html-page-context", fix_header_buttons, priority=600)  # after the theme builds its buttons
     app.connect("build-finished", finish, priority=900)  # after sphinx-mathjax-offline copies MathJax
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["readable_numbers", "glance_markdown", "ledger_json_path", "author_year_label", "register_bibliography_style",
+__all__ = ["readable_numbers", "link_chapter_mentions", "glance_markdown", "ledger_json_path", "author_year_label", "register_bibliography_style",
            "set_figure_min_widths", "copy_mathjax", "prune_mathjax", "prune_theme", "page_without_unused_tags",
            "prune_icons", "compact_svg", "compact_figures", "site_size"]
