@@ -42,7 +42,7 @@ E_NOTATION_LEFT = E_NOTATION
 
 
 def superscript(exponent: int) -> str:
-    """``-5`` -> ``⁻⁵``."""
+    """An integer exponent in Unicode superscript digits, as in 10⁻⁵: ``-5`` -> ``⁻⁵``."""
     return str(int(exponent)).translate(_SUPERSCRIPT)
 
 
