@@ -38,13 +38,14 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[object]], caption: s
         raise ValueError(f"table {name}: align needs one of {sorted(k for k in _ALIGN if k)} or None per column")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(_ALIGN[a] for a in align) + "|"]
     for i, row in enumerate(rows):
-        cells = [" ".join(str(c).split()) for c in row]  # a cell is one line (a "|" in it must come escaped)
+        # a cell is one line (a "|" in it must come escaped); no-break spaces (1.2 × 10⁹) stay
+        cells = [re.sub(r"[ \t\r\n]+", " ", str(c)).strip() for c in row]
         if len(cells) != len(header):
             raise ValueError(f"table {name}: row {i} has {len(cells)} cells for {len(header)} columns")
         lines.append("| " + " | ".join(cells) + " |")
     if len(lines) == 2:
         raise ValueError(f"table {name}: no rows")
-    caption = " ".join(caption.split())
+    caption = re.sub(r"[ \t\r\n]+", " ", caption).strip()
     # a colon fence, so that a caption may hold inline code (a backtick fence's first line may not)
     return f":::{{table}} {caption}\n:name: {name}\n\n" + "\n".join(lines) + "\n:::\n"
 

@@ -40,3 +40,8 @@ def test_wrap_keeps_a_pipe_table_and_its_alignment():
     assert text == markdown(["a", "b"], [["1", "2"], ["3", "4"]], "Two rows.", "tbl-w", align=[None, "right"])
     with pytest.raises(ValueError, match="expected a pipe table"):
         wrap("| a | b |\n| 1 | 2 |\n", "No rule.", "tbl-w")
+
+
+def test_no_break_spaces_in_cells_stay():
+    text = markdown(["x"], [["1.2\u00a0×\u00a010⁹"]], "One\nline.", "tbl-n")
+    assert "| 1.2\u00a0×\u00a010⁹ |" in text and ":::{table} One line." in text
