@@ -23,6 +23,8 @@ import math
 import re
 from pathlib import Path
 
+from rlbits.pipeline.execute import text_lines
+
 #: ``{glue:text}`key:fmt``` and ``{glue}`key``` in a chapter's text (roles only; directives glue figures and math).
 ROLE = re.compile(r"\{glue(?::text|:any|:md)?\}`([A-Za-z0-9_]+)(?::([^`]*))?`")
 
@@ -32,14 +34,7 @@ def printed_formats(root: Path) -> dict[str, dict[str, set[str]]]:
     out: dict[str, dict[str, set[str]]] = {}
     for md in sorted((root / "chapters").rglob("*.md")):
         keys: dict[str, set[str]] = {}
-        in_code = False
-        for line in md.read_text().splitlines():
-            if line.startswith("```{code-cell}"):
-                in_code = True
-                continue
-            if in_code:
-                in_code = not line.startswith("```")
-                continue
+        for _, line in text_lines(md.read_text()):
             for key, fmt in ROLE.findall(line):
                 keys.setdefault(key, set()).add(fmt)
         out[md.stem] = keys

@@ -179,13 +179,9 @@ GLUE_ROLE = re.compile(r"\{glue(?::(?:text|md|any|figure|math))?\}`([^`]+)`")
 GLUE_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{glue(?::(?:figure|math|md|any))?\}\s+(\S+)")
 
 
-def glue_references(md_text: str) -> list[tuple[int, str]]:
-    """Every glue key the chapter's text refers to, as ``(line, key)`` (1-based lines of the MyST file).
-
-    Roles ``{glue}``, ``{glue:text}``, ``{glue:md}``, ``{glue:any}`` and directives ``{glue}``, ``{glue:figure}``,
-    ``{glue:math}``, ``{glue:md}``; code cells are skipped, and so are keys of other documents (``doc::key``).
-    """
-    refs, in_code = [], False
+def text_lines(md_text: str):
+    """``(line number, line)`` of a MyST chapter outside its code cells (1-based lines of the file)."""
+    in_code = False
     for number, line in enumerate(md_text.splitlines(), start=1):
         if line.startswith("```{code-cell}"):
             in_code = True
@@ -193,6 +189,17 @@ def glue_references(md_text: str) -> list[tuple[int, str]]:
         if in_code:
             in_code = not line.startswith("```")
             continue
+        yield number, line
+
+
+def glue_references(md_text: str) -> list[tuple[int, str]]:
+    """Every glue key the chapter's text refers to, as ``(line, key)`` (1-based lines of the MyST file).
+
+    Roles ``{glue}``, ``{glue:text}``, ``{glue:md}``, ``{glue:any}`` and directives ``{glue}``, ``{glue:figure}``,
+    ``{glue:math}``, ``{glue:md}``; code cells are skipped, and so are keys of other documents (``doc::key``).
+    """
+    refs = []
+    for number, line in text_lines(md_text):
         m = GLUE_DIRECTIVE.match(line)
         if m:
             refs.append((number, m.group(1)))
