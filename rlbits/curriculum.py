@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlbits import info, learners
-from rlbits.validate import ParameterError, integer, one_of, probability, real
+from rlbits.validate import ParameterError, generators, integer, one_of, probability, real
 
 SAMPLERS = ("uniform", "p(1-p)", "easy-to-hard", "hardest only")
 MODES = ("RL", "SL")
@@ -200,10 +200,8 @@ def run_curriculum(mode, sampler, V, D, lr, mastery, rngs, block=512, max_events
     D = integer("D", D, minimum=1)
     lr = real("lr", lr, minimum=0, open_low=True)
     mastery = probability("mastery", mastery, open_low=True, open_high=True)
-    rngs = list(rngs)
+    rngs = generators("rngs", rngs)
     R = len(rngs)
-    if R == 0:
-        raise ParameterError("rngs is empty; allowed: one generator per run, at least one")
     gaps = np.zeros((R, D))
     samples = np.zeros(R)
     updates = np.zeros(R, dtype=np.int64)

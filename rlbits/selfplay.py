@@ -23,7 +23,7 @@ from numba import njit
 from scipy.special import softmax
 
 from rlbits import info
-from rlbits.validate import ParameterError, integer, one_of, real
+from rlbits.validate import ParameterError, generators, integer, one_of, real
 
 ELO_SCALE = math.log(10.0) / 400.0  # d/d(delta) of the log-odds of winning
 
@@ -126,10 +126,8 @@ def _checked_play_args(opponents, K, V, elo_per_move, lr, n_games, rngs, target_
     elo_per_move = real("elo_per_move", elo_per_move, minimum=0, open_low=True)
     lr = real("lr", lr, minimum=0, open_low=True)
     n_games = integer("n_games", n_games, minimum=1)
-    rngs = list(rngs)
+    rngs = generators("rngs", rngs)
     R = len(rngs)
-    if R == 0:
-        raise ParameterError("rngs is empty; allowed: one generator per run, at least one")
     if isinstance(opponents, str) or np.ndim(opponents) == 0:
         opponents = [opponents] * R
     if len(opponents) != R:

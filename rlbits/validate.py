@@ -75,6 +75,14 @@ def one_of(name: str, value, choices: Iterable):
     return value
 
 
+def generators(name: str, value) -> list:
+    """One random generator per run: ``value`` as a non-empty list (a clear error when it is empty)."""
+    rngs = list(value)
+    if not rngs:
+        raise ParameterError(f"{name} is empty; allowed: one generator per run, at least one")
+    return rngs
+
+
 def _range(lo, hi, open_low: bool = False) -> str:
     left = "(" if open_low else "["
     return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"

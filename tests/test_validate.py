@@ -46,3 +46,14 @@ def test_real_and_one_of():
 
 def test_parameter_error_is_value_error():
     assert issubclass(ParameterError, ValueError)
+
+
+def test_generators_are_a_non_empty_list():
+    import numpy as np
+
+    from rlbits.validate import ParameterError, generators
+
+    rngs = generators("rngs", (np.random.default_rng(i) for i in range(2)))
+    assert isinstance(rngs, list) and len(rngs) == 2
+    with pytest.raises(ParameterError, match="rngs is empty; allowed: one generator per run"):
+        generators("rngs", [])
