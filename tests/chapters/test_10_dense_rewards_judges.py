@@ -164,15 +164,21 @@ def test_revision_loop(r):
     assert r["revision_bits_per_round_passfail"] < 1 < r["revision_bits_per_round_rubric"] <= m
 
 
-def test_goodhart(r):
-    pi0, proxy, T = np.array([0.5, 0.1, 0.4]), np.array([0.8, 1.0, 0.0]), r["goodhart_T"]
+def _right_step_flow(pi0, proxy, steps=401):
+    """The right step's probability along the expected policy-gradient flow on a proxy, written out (independent
+    of rlbits.dense)."""
     z = np.log(pi0)
     right = []
-    for _ in range(401):
+    for _ in range(steps):
         pi = np.exp(z) / np.exp(z).sum()
         right.append(pi[0])
         z = z + pi * (proxy - pi @ proxy)
-    right = np.array(right)
+    return np.array(right)
+
+
+def test_goodhart(r):
+    pi0, proxy, T = np.array([0.5, 0.1, 0.4]), np.array([0.8, 1.0, 0.0]), r["goodhart_T"]
+    right = _right_step_flow(pi0, proxy)
     assert r["goodhart_peak_step"] == int(np.argmax(right))
     assert r["goodhart_pass_peak"] == pytest.approx(right.max() ** T, rel=1e-9)
     assert r["goodhart_pass_end"] == pytest.approx(right[-1] ** T, rel=1e-6)
@@ -227,12 +233,7 @@ def test_exercise_solutions(r):
     assert r["ex2_breakeven_learned_hi"] == pytest.approx(r["value_saving_Tval_hi"] - 1, rel=1e-12)
     # exercise 3: the flow with hacks scored below right steps, written out, and its correlation at the start
     pi0, proxy, T = np.array([0.5, 0.1, 0.4]), np.array([1.0, 0.9, 0.0]), r["goodhart_T"]
-    z = np.log(pi0)
-    right = []
-    for _ in range(401):
-        pi = np.exp(z) / np.exp(z).sum()
-        right.append(pi[0])
-        z = z + pi * (proxy - pi @ proxy)
+    right = _right_step_flow(pi0, proxy)
     assert np.all(np.diff(right) > 0)  # the right step only gains: no Goodhart turn
     assert r["ex3_pass_end"] == pytest.approx(right[-1] ** T, rel=1e-9)
     assert r["ex3_pass_peak"] == r["ex3_pass_end"]
