@@ -338,3 +338,61 @@ def test_the_api_appendix_lists_every_public_function_with_its_docstring_and_use
                 if qual in expected and re.search(rf"\b{name}\(", md.read_text()):
                     line = entries[qual].split('class="rlbits-used-in"')[1].split("</p>")[0]
                     assert f"{md.stem}.html" in line, f"{qual} is used in {md.name} but not linked there"
+
+
+PLAIN_LINE = r"[A-Za-z][A-Za-z0-9 ,.;:'()\-–—]{24,}"  # prose with no markup, long enough to be found once
+SMART_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})  # Sphinx's typographic apostrophes, as typed
+
+
+def test_rendered_prose_keeps_the_sources_lines_in_order(book):
+    """Two consecutive plain lines of a chapter's prose (no markup, so the page shows them as written) are read on
+    its page one after the other, joined by a space: no transform of the rendered tree lost a line break or moved a
+    line (a merge of text nodes by equality once made chapter pages read "asks thequestion")."""
+    import re
+
+    from rlbits.pipeline.execute import text_lines
+
+    checked, bad = 0, []
+    for source in chapter_sources(ROOT):
+        rel = source.relative_to(ROOT).with_suffix("").as_posix()
+        page = book.build / "html" / f"{rel}.html"
+        text = " ".join(AllText.of(page.read_text()).translate(SMART_QUOTES).split())
+        body = source.read_text().split("\n---\n", 1)[-1]  # past the front matter
+        lines = [line for _, line in text_lines(body)]
+        for first, second in zip(lines, lines[1:]):
+            if re.fullmatch(PLAIN_LINE, first) and re.fullmatch(PLAIN_LINE, second):
+                checked += 1
+                if f"{first.strip()} {second.strip()}" not in text:
+                    bad.append(f"{rel}: {first.strip()!r} then {second.strip()!r}")
+    assert checked >= 50, checked
+    assert not bad, f"{len(bad)} pairs of lines not read in order:\n" + "\n".join(bad[:20])
+
+
+class AllText(HTMLParser):
+    """Every text of a page's article, links and code included (scripts and styles are not text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.skip, self.text = 0, 0, []
+
+    @classmethod
+    def of(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        return "".join(parser.text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article" or self.depth:
+            self.depth += tag not in VOID
+        if self.depth and tag in ("script", "style"):
+            self.skip += 1
+
+    def handle_endtag(self, tag):
+        if self.depth and tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        if self.depth and tag not in VOID:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth and not self.skip:
+            self.text.append(data)

@@ -319,3 +319,25 @@ def test_chapter_mentions_become_links_wherever_the_text_came_from():
     assert count == 4
     assert para.astext() == ("As chapter 5 shows, and Chapter 10's judges; see chapters 8 and 9, chapters 1-2, "
                              "this chapter 3, and chapter 99.")  # the words are unchanged
+
+
+def test_chapter_mentions_keep_every_word_where_it_was():
+    """Soft line breaks are equal text nodes ("\\n"): merging and splitting must go by position, not by equality,
+    or words move across the paragraph (the rendered book once read "asks thequestion")."""
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    doc = new_document("x", get_default_settings(Parser))
+    lines = ["L1 the", "\n", "L2 question", "\n", "L3 as chapter 5 says", "\n", "L4 end, ", "see chapter 5", "."]
+    para = nodes.paragraph("", "", *[nodes.Text(t) for t in lines])
+    para.insert(7, nodes.emphasis("", "and"))  # an element between texts stays between them
+    doc += para
+    before = para.astext()
+    count = sphinxext.link_chapter_mentions(doc, "chapters/03_x", {5: "chapters/05_x"}, lambda d: "05_x.html")
+    assert count == 2
+    assert para.astext() == before == "L1 the\nL2 question\nL3 as chapter 5 says\nL4 end, andsee chapter 5."
+    assert all(child.parent is para for child in para.children)
+    assert [r.astext() for r in doc.findall(nodes.reference)] == ["chapter 5", "chapter 5"]
+

@@ -216,12 +216,15 @@ def link_chapter_mentions(document, docname: str, chapters: dict[int, str], uri)
     own = re.match(r"(\d+)_", docname.rsplit("/", 1)[-1])
     own = int(own.group(1)) if own else None
     kinds = _verbatim_types() + (nodes.title, nodes.subtitle, nodes.rubric, nodes.reference)
-    for element in list(document.findall(nodes.Element)):  # "chapter" + soft line break + "10": one text
+    # "chapter" + soft line break + "10": one text. By position: Text nodes are strings and compare equal by value
+    # (every soft line break is "\n"), so docutils' replace/remove/index, which search by equality, would pick the
+    # first equal node and move words across the paragraph.
+    for element in list(document.findall(nodes.Element)):
         for i in range(len(element.children) - 1, 0, -1):
             a, b = element.children[i - 1], element.children[i]
             if isinstance(a, nodes.Text) and isinstance(b, nodes.Text):
-                element.replace(a, nodes.Text(str(a) + str(b)))
-                element.remove(b)
+                element[i - 1] = nodes.Text(str(a) + str(b))
+                del element[i]
     changed = 0
     for text in list(document.findall(nodes.Text)):
         value = str(text)
@@ -248,8 +251,8 @@ def link_chapter_mentions(document, docname: str, chapters: dict[int, str], uri)
         if parts:
             parts.append(nodes.Text(value[last:]))
             parent = text.parent
-            index = parent.index(text)
-            parent.remove(text)
+            index = next(k for k, child in enumerate(parent.children) if child is text)  # by identity, as above
+            del parent[index]
             for offset, node in enumerate(p for p in parts if not isinstance(p, nodes.Text) or str(p)):
                 parent.insert(index + offset, node)
     return changed
