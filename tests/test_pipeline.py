@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -123,27 +122,27 @@ def test_small_book_renders_strictly_and_catches_missing_glue(tmp_path):
 
 
 @pytest.mark.book
-def test_two_executions_are_identical(book, tmp_path):
-    """Re-execute every chapter into a second build: notebooks and results must be byte-identical.
+def test_two_executions_are_identical(book, second_execution):
+    """Every chapter executed a second time into another build (``python -m rlbits run``, a background job started
+    after the book's, see ``conftest``): notebooks and results must be byte-identical.
 
     The benchmark (and the Performance page's timing of chapter 14's step) is measured once per build, so the second
     build reads the first one's; the Reproducibility page reports run times and is the one page exempt.
     """
     assert book.returncode == 0, book.log[-5000:]
-    (tmp_path / "_build").mkdir()
-    for measured in ("bench.json", "bench_mlp_lm.json"):
-        shutil.copy(book.build / measured, tmp_path / "_build" / measured)
-    proc = run_rlbits("run", "--out", tmp_path)
-    assert proc.returncode == 0, proc.stdout[-5000:]
-    first, second = book.build, tmp_path / "_build"
+    assert second_execution.ok, second_execution.log[-5000:]
+    first, second = book.build, second_execution.out / "_build"
     names = sorted(p.name for p in (first / "results").glob("*.json"))
     assert names and names == sorted(p.name for p in (second / "results").glob("*.json"))
+    compared = 0
     for kind, pattern in (("results", "*.json"), ("notebooks", "*.ipynb")):
         for a in sorted((first / kind).glob(pattern)):
             if a.stem == "reproducibility":
                 continue
             b = second / kind / a.name
             assert a.read_bytes() == b.read_bytes(), f"{kind}/{a.name} differs between two executions"
+            compared += 1
+    assert compared >= 2 * 16, compared  # 14 chapters and the back matter, results and notebooks
 
 
 def test_a_partial_book_unlinks_only_what_it_left_out(tmp_path):
@@ -160,3 +159,25 @@ def test_a_partial_book_unlinks_only_what_it_left_out(tmp_path):
             "{ref}`the verdicts <b-verdicts>`, {ref}`a-target` and {numref}`fig-b`.")
     assert _unlink_missing(text, "chapters/x", kept, labels) == (
         "See {doc}`Chapter A <a>`, b, Chapter B, {eq}`eq-a`, eq-b, the verdicts, {ref}`a-target` and fig-b.")
+
+
+def test_the_render_key_covers_the_staged_book_and_the_rlbits_sources(tmp_path):
+    """A change to the Sphinx extension (any ``rlbits`` source) renders again even when every executed notebook
+    is byte-identical; a change to a staged file does too; nothing else does."""
+    from rlbits.pipeline.book import _tree_key
+
+    src, pkg = tmp_path / "src", tmp_path / "rlbits"
+    (src / "chapters").mkdir(parents=True)
+    (pkg / "pipeline").mkdir(parents=True)
+    (src / "chapters" / "a.ipynb").write_text("{}")
+    (pkg / "pipeline" / "sphinxext.py").write_text("X = 1\n")
+    key = _tree_key(src, pkg)
+    assert _tree_key(src, pkg) == key
+    (pkg / "pipeline" / "sphinxext.py").write_text("X = 2\n")
+    changed_code = _tree_key(src, pkg)
+    (src / "chapters" / "a.ipynb").write_text("{ }")
+    changed_both = _tree_key(src, pkg)
+    assert len({key, changed_code, changed_both}) == 3
+    (pkg / "notes.txt").write_text("not a source")  # only the package's Python sources count
+    assert _tree_key(src, pkg) == changed_both
+

@@ -458,18 +458,22 @@ def _doc_target(rel: str, ref: str) -> str:
 _WARNING = re.compile(r"^(?P<path>\S+?\.(?:ipynb|md|rst|yml|bib))(?::(?P<line>\d+))?: (?P<kind>WARNING|ERROR|CRITICAL)")
 
 
-def _tree_key(src: Path) -> str:
-    """A hash of every file of the staged book (names and bytes) and of the renderer's version."""
+def _tree_key(src: Path, package: Path | None = None) -> str:
+    """A hash of every file of the staged book (names and bytes), of the renderer's version and of the ``rlbits``
+    sources (the Sphinx extension that transforms every page is one of them: a change to it renders again, even
+    when the executed notebooks come out byte-identical)."""
     from importlib import metadata
 
-    h = hashlib.sha256(b"rlbits-render-v1\0")
+    h = hashlib.sha256(b"rlbits-render-v2\0")
     for name in ("jupyter-book", "sphinx", "myst-nb"):
         try:
             h.update(f"{name}={metadata.version(name)}\0".encode())
         except metadata.PackageNotFoundError:
             pass
-    for path in sorted(p for p in src.rglob("*") if p.is_file()):
-        h.update(path.relative_to(src).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    package = package or Path(__file__).resolve().parents[1]
+    for tree, pattern in ((src, "*"), (package, "*.py")):
+        for path in sorted(p for p in tree.rglob(pattern) if p.is_file()):
+            h.update(path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
