@@ -6,12 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import jupytext
@@ -212,30 +210,30 @@ def test_sweep_on_a_dask_cluster_started_by_hand(tmp_path):
 # --- the book: every chapter at every setting it declares (issue 12 item 4) ----------------------------------------
 
 @pytest.mark.book
-def test_every_declared_setting_of_the_book_runs_clean(tmp_path, book):
+def test_every_declared_setting_of_the_book_runs_clean(declared_sweep):
     """``python -m rlbits sweep --declared`` over the real book: any cell error, failed assertion or glue key the
     prose refers to but the run did not record fails the test, listed with its chapter and parameters.
 
-    The sweep goes into a build that knows how long each chapter's default run took (the book's), as a reader's
-    sweep after ``make book`` does, so it runs the longest points first."""
-    if (book.build / "cache").is_dir():
-        shutil.copytree(book.build / "cache", tmp_path / "_build" / "cache")
-    proc = run_rlbits("sweep", "--declared", "--out", tmp_path, "-j", "2", timeout=3000)
-    last = tmp_path / "_build/sweeps/last-sweep.json"
-    assert last.exists(), proc.stdout[-5000:]
+    The sweep is a background job (``conftest``) started after the book's build, into a build that knows how long
+    each chapter's default run took (the book's), as a reader's sweep after ``make book`` does, so it runs the
+    longest points first. It runs beside the rest of the suite, so its wall time here is not its cost alone: the
+    README gives the time of the sweep on its own."""
+    out = declared_sweep.out
+    last = out / "_build/sweeps/last-sweep.json"
+    assert last.exists(), declared_sweep.log[-5000:]
     summary = json.loads(last.read_text())
     failures = []
     for chapter_path, entry in summary["chapters"].items():
-        table = json.loads((tmp_path / "_build/sweeps" / entry["table"]).with_suffix(".json").read_text())
+        table = json.loads((out / "_build/sweeps" / entry["table"]).with_suffix(".json").read_text())
         failures += [f"{chapter_path} at {setting}:\n    {row['error']}"
                      for setting, row in zip(table["settings"], table["rows"]) if not row["ok"]]
     assert not failures, f"{len(failures)} declared setting(s) failed:\n" + "\n".join(failures)
-    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert declared_sweep.ok, declared_sweep.log[-5000:]
+    declaring = [p for p in (ROOT / "chapters").glob("*.md") if "\nrlbits:\n  settings:" in p.read_text()]
+    assert len(summary["chapters"]) == len(declaring) >= 14, sorted(summary["chapters"])
     print(f"declared sweep: {summary.get('points', 0)} point(s) of {len(summary['chapters'])} chapter(s), "
-          f"wall {summary['wall_seconds']} s; kernel seconds by chapter: "
+          f"wall {summary['wall_seconds']} s beside the rest of the suite; kernel seconds by chapter: "
           + ", ".join(f"{c} {e['kernel_seconds']}" for c, e in summary["chapters"].items()))
-    if summary["wall_seconds"] > 300:
-        warnings.warn(f"the declared sweep of the book took {summary['wall_seconds']} s, over its 5-minute budget")
 
 
 def test_points_are_estimated_from_their_last_sweep_then_from_the_chapter(tmp_path):
