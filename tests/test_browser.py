@@ -200,8 +200,8 @@ def _requested_files(drv):
 @pytest.fixture(scope="module")
 def visits(book, browser):
     """Every page of ``toc_files`` opened ONCE per size of SIZES (desktop first) in the module's browser, with what
-    the tests check of it: ``visits[(size, rel)]`` holds ``overflows`` (OVERFLOWS), ``figures`` (FIGURES),
-    ``prose`` and ``pasted`` (PROSE); at desktop also ``started`` (``_open``), ``n_math``, ``n_typeset``, ``raw``,
+    the tests check of it: ``visits[(size, rel)]`` holds ``started`` (``_open``), ``overflows`` (OVERFLOWS),
+    ``figures`` (FIGURES), ``prose`` and ``pasted`` (PROSE); at desktop also ``n_math``, ``n_typeset``, ``raw``,
     ``errors`` and ``images`` (MATH_AND_IMAGES; they do not depend on the size) and, after those, scrolled to the
     bottom, ``urls``: the file: URLs the page requested (performance log, drained before each load). A fact that
     cannot be collected raises here, so every test that uses it errors. The device metrics are restored after."""
