@@ -44,7 +44,8 @@ def _chrome(window: str = "1200,900", performance_log: bool = False):
 
 @pytest.fixture(scope="module")
 def browser():
-    drv = _chrome()
+    """The one Chromium of this module, with the performance log on (the files a page loads, for its weight)."""
+    drv = _chrome("1280,900", performance_log=True)
     yield drv
     drv.quit()
 
@@ -61,36 +62,8 @@ const t0 = Date.now();
 """
 
 
-def test_every_chapter_page_typesets_math_and_loads_figures(book, browser):
-    assert book.returncode == 0, book.log[-3000:]
-    browser.set_script_timeout(40)
-    checked_math = 0
-    for rel in toc_files(ROOT):
-        page = book.build / "html" / f"{rel}.html"
-        browser.get(page.as_uri())
-        has_math = browser.execute_script("return document.querySelectorAll('.math').length") > 0
-        if has_math:
-            assert browser.execute_async_script(WAIT_FOR_MATHJAX), f"{rel}: MathJax did not start"
-            n_typeset = browser.execute_script("return document.querySelectorAll('mjx-container').length")
-            assert n_typeset > 0, f"{rel}: math present but nothing typeset"
-            raw = browser.execute_script(
-                "return Array.from(document.querySelectorAll('.math')).filter("
-                "e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60))")
-            assert not raw, f"{rel}: raw TeX left untypeset: {raw[:3]}"
-            errors = browser.execute_script(
-                "return Array.from(document.querySelectorAll('mjx-merror')).map(e => "
-                "e.getAttribute('data-mjx-error') || e.textContent)")
-            assert not errors, f"{rel}: TeX errors (a macro whose package is not loaded?): {errors[:3]}"
-            checked_math += 1
-        images = browser.execute_script(
-            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
-        broken = [src for src, ok in images if not ok]
-        assert not broken, f"{rel}: images not loaded: {broken}"
-    assert checked_math >= 1
-
-
 # ---------------------------------------------------------------------------------------------------------------
-# Reading at the width of the column, on a desktop and on a phone (issue 16)
+# Every page, opened once per size: what the tests below check of it (the ``visits`` fixture)
 # ---------------------------------------------------------------------------------------------------------------
 
 SIZES = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
@@ -108,13 +81,16 @@ def _set_size(drv, name):
 
 
 def _open(drv, page):
+    """Load ``page``, wait for MathJax when it has math, then a frame; whether MathJax started (None: no math)."""
     drv.get(page.as_uri())
+    started = None
     if drv.execute_script("return document.querySelectorAll('.math').length") > 0:
         drv.set_script_timeout(40)
-        drv.execute_async_script(WAIT_FOR_MATHJAX)
+        started = drv.execute_async_script(WAIT_FOR_MATHJAX)
     # rlbits.js marks wide boxes after MathJax; give it a frame
     drv.execute_async_script("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => "
                              "setTimeout(() => done(true), 50));")
+    return started
 
 
 @pytest.fixture(scope="module")
@@ -181,15 +157,111 @@ def _local(url):
     return Path(unquote(urlparse(url).path))
 
 
-def test_nothing_overflows_and_figure_text_reads_at_desktop_and_phone(book, browser, sized):
+# The page's prose as shown: every text node of the article outside code and math (typeset or not), joined as the
+# reader sees it; and the text of every glued value.
+PROSE = """
+const art = document.querySelector('.bd-article') || document.body;
+const skip = 'pre, code, .math, mjx-container, .MathJax, script, style, .highlight, .cell_input, .cell_output pre, dt.sig';
+const parts = [];
+const walker = document.createTreeWalker(art, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  if (!n.parentElement.closest(skip)) parts.push(n.textContent);
+}
+return [parts.join(''), Array.from(art.querySelectorAll('.pasted-text')).map(e => e.textContent.trim())];
+"""
+
+
+# The checks of MathJax's work and of the images, as the first test makes them: how many .math elements, how many
+# typeset, the .math left raw, the TeX errors, and every image with whether it loaded.
+MATH_AND_IMAGES = """
+return [document.querySelectorAll('.math').length,
+  document.querySelectorAll('mjx-container').length,
+  Array.from(document.querySelectorAll('.math')).filter(
+    e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60)),
+  Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent),
+  Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])];
+"""
+
+
+def _requested_files(drv):
+    """The file: URLs (without query or fragment) the page asked for since the performance log was last read."""
+    import json
+
+    urls = set()
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            url = msg["params"]["request"]["url"]
+            if url.startswith("file:"):
+                urls.add(url.split("#")[0].split("?")[0])
+    return urls
+
+
+@pytest.fixture(scope="module")
+def visits(book, browser):
+    """Every page of ``toc_files`` opened ONCE per size of SIZES (desktop first) in the module's browser, with what
+    the tests check of it: ``visits[(size, rel)]`` holds ``started`` (``_open``), ``overflows`` (OVERFLOWS),
+    ``figures`` (FIGURES), ``prose`` and ``pasted`` (PROSE); at desktop also ``n_math``, ``n_typeset``, ``raw``,
+    ``errors`` and ``images`` (MATH_AND_IMAGES; they do not depend on the size) and, after those, scrolled to the
+    bottom, ``urls``: the file: URLs the page requested (performance log, drained before each load). A fact that
+    cannot be collected raises here, so every test that uses it errors. The device metrics are restored after."""
+    assert book.returncode == 0, book.log[-3000:]
+    facts = {}
+    try:
+        for size in SIZES:
+            _set_size(browser, size)
+            for rel in toc_files(ROOT):
+                browser.get_log("performance")  # drain: what is logged from here on is this page's
+                seen = {"started": _open(browser, book.build / "html" / f"{rel}.html")}
+                if size == "desktop":
+                    (seen["n_math"], seen["n_typeset"], seen["raw"], seen["errors"],
+                     seen["images"]) = browser.execute_script(MATH_AND_IMAGES)
+                seen["overflows"] = browser.execute_script(OVERFLOWS)
+                seen["figures"] = browser.execute_script(FIGURES)
+                seen["prose"], seen["pasted"] = browser.execute_script(PROSE)
+                if size == "desktop":
+                    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+                    browser.execute_async_script(
+                        "const done = arguments[arguments.length - 1]; setTimeout(() => done(true), 300);")
+                    seen["urls"] = _requested_files(browser)
+                facts[(size, rel)] = seen
+        browser.get_log("performance")  # the tests that load their own page do not read it
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return facts
+
+
+def test_every_chapter_page_typesets_math_and_loads_figures(book, visits):
+    assert book.returncode == 0, book.log[-3000:]
+    checked_math = 0
+    for rel in toc_files(ROOT):
+        seen = visits[("desktop", rel)]
+        if seen["n_math"] > 0:
+            assert seen["started"], f"{rel}: MathJax did not start"
+            assert seen["n_typeset"] > 0, f"{rel}: math present but nothing typeset"
+            raw = seen["raw"]
+            assert not raw, f"{rel}: raw TeX left untypeset: {raw[:3]}"
+            errors = seen["errors"]
+            assert not errors, f"{rel}: TeX errors (a macro whose package is not loaded?): {errors[:3]}"
+            checked_math += 1
+        broken = [src for src, ok in seen["images"] if not ok]
+        assert not broken, f"{rel}: images not loaded: {broken}"
+    assert checked_math >= 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading at the width of the column, on a desktop and on a phone (issue 16)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_nothing_overflows_and_figure_text_reads_at_desktop_and_phone(book, visits):
     assert book.returncode == 0, book.log[-3000:]
     problems, smallest = [], {}
     for size in SIZES:
-        sized(size)
         for rel in toc_files(ROOT):
-            _open(browser, book.build / "html" / f"{rel}.html")
-            problems += [f"{size} {rel}: {p}" for p in browser.execute_script(OVERFLOWS)]
-            for src, shown in browser.execute_script(FIGURES):
+            seen = visits[(size, rel)]
+            problems += [f"{size} {rel}: {p}" for p in seen["overflows"]]
+            for src, shown in seen["figures"]:
                 path = _local(src)
                 if path.suffix != ".svg":
                     problems.append(f"{size} {rel}: figure {path.name} is not SVG (use rlbits.plotting's style), so "
@@ -214,37 +286,25 @@ def test_nothing_overflows_and_figure_text_reads_at_desktop_and_phone(book, brow
 PAGE_BUDGET = 2_000_000
 
 
-def test_pages_load_only_files_that_exist_and_weigh_under_2mb(book):
+def test_pages_load_only_files_that_exist_and_weigh_under_2mb(book, visits):
     """Every file a page asks for exists (pruning MathJax and the theme removed nothing a page loads), and each
     page of the book with everything it loads, down to the last font MathJax fetches and the figures below the
     fold, weighs under 2 MB as stored (issue 16 item 12; the gzip size is printed too)."""
     import gzip
-    import json
 
-    drv = _chrome("1280,900", performance_log=True)
-    try:
-        missing, weights = [], {}
-        for rel in toc_files(ROOT):
-            page = book.build / "html" / f"{rel}.html"
-            drv.get_log("performance")  # drain
-            _open(drv, page)
-            drv.execute_script("window.scrollTo(0, document.body.scrollHeight)")
-            drv.execute_async_script("const done = arguments[arguments.length - 1]; setTimeout(() => done(true), 300);")
-            urls = set()
-            for entry in drv.get_log("performance"):
-                msg = json.loads(entry["message"])["message"]
-                if msg["method"] == "Network.requestWillBeSent":
-                    url = msg["params"]["request"]["url"]
-                    if url.startswith("file:"):
-                        urls.add(url.split("#")[0].split("?")[0])
-            files = {_local(u) for u in urls} | {page}
-            missing += [f"{rel}: {f}" for f in sorted(files) if not f.exists()]
-            present = [f for f in files if f.exists()]
-            raw = sum(f.stat().st_size for f in present)
-            packed = sum(len(gzip.compress(f.read_bytes(), 6)) for f in present)
-            weights[rel] = (raw, packed)
-    finally:
-        drv.quit()
+    missing, weights, unlogged = [], {}, []
+    for rel in toc_files(ROOT):
+        page = book.build / "html" / f"{rel}.html"
+        requested = {_local(u) for u in visits[("desktop", rel)]["urls"]}
+        if page not in requested:  # the log missed the page itself: it cannot have seen what the page loads
+            unlogged.append(rel)
+        files = requested | {page}
+        missing += [f"{rel}: {f}" for f in sorted(files) if not f.exists()]
+        present = [f for f in files if f.exists()]
+        raw = sum(f.stat().st_size for f in present)
+        packed = sum(len(gzip.compress(f.read_bytes(), 6)) for f in present)
+        weights[rel] = (raw, packed)
+    assert not unlogged, f"the performance log shows no request for these pages themselves: {unlogged}"
     assert not missing, "pages request files that are not in the site:\n" + "\n".join(missing[:20])
     assert set(weights) == set(toc_files(ROOT))
     for rel, (raw, packed) in sorted(weights.items(), key=lambda kv: -kv[1][0]):
@@ -288,15 +348,20 @@ def test_screenshots_of_chapters_1_and_6_and_the_ledger(book, browser, sized):
     import base64
 
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    for size, (width, _, _) in SIZES.items():
-        sized(size)
+    for size, (width, _, mobile) in SIZES.items():
         for name, rel in SCREENSHOTS.items():
+            sized(size)
             _open(browser, book.build / "html" / f"{rel}.html")
             height = min(browser.execute_script("return document.documentElement.scrollHeight"),
                          SCREENSHOT_MAX_HEIGHT)
+            # the whole page in one viewport: headless Chromium's captureBeyondViewport draws what lies outside the
+            # viewport wrongly (the page shifted left past the sidebar, code cells blank, differing run to run)
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+            browser.execute_async_script("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => "
+                                         "requestAnimationFrame(() => setTimeout(() => done(true), 50)));")
             shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
-                "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+                "format": "png", "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
             target = SCREENSHOT_DIR / f"{name}-{size}.png"
             target.write_bytes(base64.b64decode(shot["data"]))
             assert target.stat().st_size > 10_000, target
@@ -306,21 +371,8 @@ def test_screenshots_of_chapters_1_and_6_and_the_ledger(book, browser, sized):
 # Numbers a reader reads, and the argument at a glance (issue 16, items 3 and 9)
 # ---------------------------------------------------------------------------------------------------------------
 
-# The page's prose as shown: every text node of the article outside code and math (typeset or not), joined as the
-# reader sees it; and the text of every glued value.
-PROSE = """
-const art = document.querySelector('.bd-article') || document.body;
-const skip = 'pre, code, .math, mjx-container, .MathJax, script, style, .highlight, .cell_input, .cell_output pre, dt.sig';
-const parts = [];
-const walker = document.createTreeWalker(art, NodeFilter.SHOW_TEXT);
-for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-  if (!n.parentElement.closest(skip)) parts.push(n.textContent);
-}
-return [parts.join(''), Array.from(art.querySelectorAll('.pasted-text')).map(e => e.textContent.trim())];
-"""
 
-
-def test_no_number_in_e_notation_and_no_raw_boolean_in_prose(book, browser, sized):
+def test_no_number_in_e_notation_and_no_raw_boolean_in_prose(book, visits):
     """Every page at both sizes: no number in e-notation outside code and math (``8.49e+14``, ``1e-05``; the book
     prints 8.49 × 10¹⁴ and 10⁻⁵, see rlbits.numbers), and no glued value or prose word that is a Python boolean."""
     import re
@@ -330,10 +382,8 @@ def test_no_number_in_e_notation_and_no_raw_boolean_in_prose(book, browser, size
     assert book.returncode == 0, book.log[-3000:]
     problems, pages = [], 0
     for size in SIZES:
-        sized(size)
         for rel in toc_files(ROOT):
-            _open(browser, book.build / "html" / f"{rel}.html")
-            prose, pasted = browser.execute_script(PROSE)
+            prose, pasted = visits[(size, rel)]["prose"], visits[(size, rel)]["pasted"]
             pages += 1
             for m in E_NOTATION.finditer(prose):
                 problems.append(f"{size} {rel}: e-notation {m.group(0)!r} in "
