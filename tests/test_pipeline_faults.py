@@ -395,9 +395,11 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def _start_build(root: Path) -> subprocess.Popen:
+    # SIGINT at its default in the build, as at a terminal, even when pytest itself was started with SIGINT ignored
+    # (a background job of a non-interactive shell is): an ignored SIGINT is inherited, and the build would not stop
     return subprocess.Popen([sys.executable, "-m", "rlbits", "run", "-j", "2", "--root", str(root)], cwd=ROOT,
                             env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
