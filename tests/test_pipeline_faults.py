@@ -24,6 +24,7 @@ import pytest
 
 from conftest import ROOT
 from test_pipeline import GOOD, chapter
+from rlbits.pipeline import warmkernel
 from rlbits.pipeline.warmkernel import KERNEL_NAME
 
 # ------------------------------------------------------------------ fixtures
@@ -183,7 +184,7 @@ def test_failed_runs_never_leave_a_stale_or_mixed_book(tmp_path):
 def test_reader_runs_are_marked_and_do_not_reach_the_ledger(tmp_path):
     root = make_book(tmp_path, {"a_good": GOOD, "backmatter/summary": SUMMARY})
     build = root / "_build"
-    assert rl("build", "--root", root, "--skip-bench").returncode == 0
+    assert rl("run", "--root", root).returncode == 0  # the book at its defaults (its render is not needed here)
     proc = rl("run", root / "chapters/a_good.md", "-p", "n", "4", "--root", root)
     assert proc.returncode == 0 and "reader run: n=4" in proc.stdout, proc.stdout
     assert "summary.md: ok in" in proc.stdout  # the back matter already executed here follows, at its defaults
@@ -394,9 +395,11 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def _start_build(root: Path) -> subprocess.Popen:
+    # SIGINT at its default in the build, as at a terminal, even when pytest itself was started with SIGINT ignored
+    # (a background job of a non-interactive shell is): an ignored SIGINT is inherited, and the build would not stop
     return subprocess.Popen([sys.executable, "-m", "rlbits", "run", "-j", "2", "--root", str(root)], cwd=ROOT,
                             env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
@@ -477,6 +480,8 @@ IPC = chapter("Ipc", """\
     from ipykernel import get_connection_info
     from rlbits import record
     transport = record("transport", json.loads(get_connection_info())["transport"])
+    with open("/proc/self/comm") as f:  # a kernel forked by the warm server is named for it
+        record("process", f.read().strip())
     ```
 
     Transport {glue:text}`transport`.
@@ -484,15 +489,19 @@ IPC = chapter("Ipc", """\
 
 
 def test_kernels_talk_over_ipc_and_need_no_network(tmp_path):
-    root = make_book(tmp_path, {"ipc": IPC})
-    cmd = [sys.executable, "-m", "rlbits", "run", str(root / "chapters/ipc.md"), "--root", str(root)]
+    # two chapters in one worker (-j 1): its kernels are forked from a warm server, which needs no network either
+    root = make_book(tmp_path, {"ipc": IPC, "ipc_again": IPC})
+    cmd = [sys.executable, "-m", "rlbits", "run", "-j", "1", "--root", str(root)]
     # a network namespace with no interface at all (not even loopback up), where TCP kernels cannot start
     if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
         cmd = ["unshare", "-n", *cmd]
     proc = subprocess.run(cmd, cwd=ROOT, env=env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout
-    assert json.loads((root / "_build/results/ipc.json").read_text()) == {"transport": "ipc"}
+    for name in ("ipc", "ipc_again"):
+        results = json.loads((root / f"_build/results/{name}.json").read_text())
+        assert results["transport"] == "ipc"
+        assert results["process"] == KERNEL_NAME or not warmkernel.enabled(), results
 
 
 # ------------------------------------------------------------------ items 9, 10, 11: quiet, incremental, timing

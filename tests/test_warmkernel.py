@@ -68,13 +68,57 @@ def test_a_warm_kernel_gives_the_same_notebook_and_results_as_an_ordinary_one(tm
     root = make_book(tmp_path, {"probe": PROBE})
     cold = _execute(root, tmp_path / "cold", False, monkeypatch)
     warm = _execute(root, tmp_path / "warm", True, monkeypatch)
+    server = warmkernel._server
+    assert server is not None and server.usable(dict(os.environ))  # the warm runs were forked by a server
     again = _execute(root, tmp_path / "again", True, monkeypatch)  # a second fork of the same server
+    assert warmkernel._server is server
     assert warm == cold and again == cold
     results = json.loads(cold[0])
     assert results["cwd"] == str(root) and results["probe_env"] == "from-the-pipeline"
     # nothing a previous chapter (or the server) defined is in the namespace a chapter starts from
     assert results["user_names"].split() == sorted({"draws", "glue", "n", "np", "os", "plt", "rlbits",
                                                     "record", "seeds", "sys", "total"})
+
+
+def test_a_server_is_started_only_for_several_kernels(monkeypatch):
+    """A process that expects one kernel starts it the ordinary way (a server would cost as much as the kernel's own
+    imports), starts a server if asked for a second after all, and reuses it; one that expects several, or says
+    nothing, forks the first kernel already."""
+    started = []
+
+    class Server:  # stands in for the fork server: what matters here is when one is started
+        def __init__(self):
+            started.append(self)
+
+        def usable(self, env):
+            return True
+
+        def spawn(self, args, env, cwd, log):
+            return ("forked", args)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(warmkernel, "WarmServer", Server)
+    monkeypatch.setattr(warmkernel, "_server", None)
+    monkeypatch.setattr(warmkernel, "_requested", 0)
+    monkeypatch.setattr(warmkernel, "_expected", None)
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"]
+
+    def spawn():
+        return warmkernel.spawn(cmd, dict(os.environ), "/", "")
+
+    assert warmkernel.MIN_KERNELS == 2
+    warmkernel.expect(1)
+    assert spawn() is None and not started  # the one kernel expected: an ordinary one
+    assert spawn() == ("forked", ["-f", "k.json"]) and len(started) == 1  # a second one after all: a server
+    assert spawn() == ("forked", ["-f", "k.json"]) and len(started) == 1  # which serves the next ones
+    for expected in (2, None):
+        monkeypatch.setattr(warmkernel, "_server", None)
+        monkeypatch.setattr(warmkernel, "_requested", 0)
+        warmkernel.expect(expected)
+        started.clear()
+        assert spawn() == ("forked", ["-f", "k.json"]) and len(started) == 1, expected
 
 
 def test_a_stale_server_is_replaced(monkeypatch):

@@ -26,9 +26,9 @@ unless ``--out`` says otherwise); each step reuses its last result when its inpu
    b. *reuse*: when :func:`.execute.cache_key` (the chapter's text, every ``rlbits`` source, ``requirements.txt``,
       ``data/claims.yml``, the parameters) matches ``cache/NAME.json``, the last run is kept;
    c. *papermill*: ``papermill.execute_notebook`` in a fresh kernel from :func:`.kernels.kernel_manager_class`
-      (IPC sockets, output to ``logs/NAME.kernel.log``, dies with its parent; on Linux forked from a warm server
-      that has already imported the heavy libraries, :mod:`.warmkernel`), the repository root as working
-      directory, into a scratch directory under ``tmp/``;
+      (IPC sockets, output to ``logs/NAME.kernel.log``, dies with its parent; on Linux, in a worker with two
+      chapters or more, forked from a warm server that has already imported the heavy libraries,
+      :mod:`.warmkernel`), the repository root as working directory, into a scratch directory under ``tmp/``;
    d. *executed notebook*: :func:`.execute.normalise` removes what varies between runs, and
       :func:`.execute.missing_glue` fails the run on a glue key the prose cites but the run did not record; a failed
       run is kept as ``failed/NAME.ipynb`` and reported as ``chapters/NAME.md:LINE`` (:func:`.execute.locate_error`);

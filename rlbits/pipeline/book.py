@@ -84,14 +84,17 @@ def chapter_sources(root: Path = ROOT) -> list[Path]:
     return [root / f"{f}.md" for f in toc_files(root) if is_notebook(root / f"{f}.md")]
 
 
-def _worker_init(build: str) -> None:
+def _worker_init(build: str, kernels: int) -> None:
     """In each pool worker: die with the build (no orphans after a SIGKILL), leave SIGINT to the build process
-    (which stops the workers itself), and point back-matter kernels at this build's results."""
+    (which stops the workers itself), point back-matter kernels at this build's results, and say how many kernels
+    the worker will start (its share of the wave: a warm kernel server pays only for several)."""
     import signal
 
+    from rlbits.pipeline import warmkernel
     from rlbits.pipeline.kernels import die_with_parent
 
     die_with_parent()
+    warmkernel.expect(kernels)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ["RLBITS_BUILD"] = build  # inherited by the kernel: back matter reads this build's results
@@ -135,8 +138,10 @@ def _run_wave(wave, build, jobs, parameters, root, options, log, counter, progre
     import multiprocessing
 
     done: list[ChapterRun] = []
-    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(wave))), initializer=_worker_init,
-                               initargs=(str(build),), mp_context=multiprocessing.get_context("fork"))
+    workers = max(1, min(jobs, len(wave)))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                               initargs=(str(build), -(-len(wave) // workers)),
+                               mp_context=multiprocessing.get_context("fork"))
     wave_start = time.time()
     futures = {pool.submit(_run_one, (s, build, parameters, root, options)): s for s in wave}
     ticker = _Ticker(futures, root) if progress else None

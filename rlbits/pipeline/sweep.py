@@ -189,10 +189,17 @@ def _unique(points: list[dict]) -> list[dict]:
 
 # --- one point, on a worker ----------------------------------------------------------------------------------------
 
-def run_point(source: str, out_dir: str, parameters: dict, root: str, build_dir: str) -> dict:
-    """Execute one point (on a Dask worker) and return ``{ok, error, seconds, results}``; never raises."""
+def run_point(source: str, out_dir: str, parameters: dict, root: str, build_dir: str,
+              kernels: int | None = None) -> dict:
+    """Execute one point (on a Dask worker) and return ``{ok, error, seconds, results}``; never raises.
+
+    ``kernels``: about how many points this worker runs in the sweep (a warm kernel server pays only for several:
+    :func:`rlbits.pipeline.warmkernel.expect`)."""
     import shutil
 
+    from rlbits.pipeline import warmkernel
+
+    warmkernel.expect(kernels)
     source, out, root = Path(source), Path(out_dir), Path(root)
     # inherited by the kernel, as in `rlbits run`: a fixed hash seed, one BLAS thread, this build's results
     os.environ.update(PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
@@ -275,6 +282,7 @@ def sweep(plans: list[dict], build_dir: Path, root: Path, client) -> list[list[d
     from distributed import as_completed
 
     total = sum(len(p["points"]) for p in plans)
+    workers = max(1, len(client.scheduler_info()["workers"]))
     futures = {}
     for i, p in enumerate(plans):
         for j, params in enumerate(p["points"]):
@@ -282,7 +290,7 @@ def sweep(plans: list[dict], build_dir: Path, root: Path, client) -> list[list[d
             # longest first (Dask runs higher priorities first), so no long point is left to run alone at the end
             priority = round(10 * estimated_seconds(build_dir, p["source"], params))
             fut = client.submit(run_point, str(p["source"]), str(out), params, str(root), str(build_dir),
-                                pure=False, priority=priority,
+                                -(-total // workers), pure=False, priority=priority,
                                 key=f"{p['source'].stem}-{point_id(params)}-{uuid.uuid4().hex[:8]}")
             futures[fut] = (i, j)
     outcomes = [[None] * len(p["points"]) for p in plans]

@@ -10,6 +10,11 @@ the import work is shared (copy-on-write); no chapter state exists before the fo
 empty namespace. The warm server is not used when its ``rlbits`` source differs from the files on disk (it is
 restarted), and when it cannot be started the kernel is launched the ordinary way.
 
+A server costs about as much as the imports of one ordinary kernel, so it pays only in a process that starts several
+kernels: a process that expects to start fewer than :data:`MIN_KERNELS` (a one-chapter ``rlbits run``, a build's
+worker with one chapter of a wave, a sweep's worker with one point; :func:`expect`) starts its kernels the ordinary
+way, and starts a server only if it is asked for more kernels after all.
+
 Lifetimes: the server watches its parent and exits (killing the kernels it forked) within a fraction of a second of
 the parent's death; each kernel dies with the server (``PR_SET_PDEATHSIG``). See :mod:`rlbits.kernels`.
 
@@ -269,6 +274,32 @@ class ForkedKernel:
 _server: WarmServer | None = None
 _lock = threading.Lock()
 
+#: The fewest kernels a process must start for its server to pay. The server imports :data:`PRELOAD` once, about as
+#: much CPU as a real chapter's kernel spends on its own imports, and each kernel forked from it skips them. Measured
+#: (CPU seconds of the whole process tree of ``rlbits run -j 1`` on the book's chapters 1, 1-2 and 1-3, two runs
+#: each, on a loaded 2-core machine): ordinary kernels 4.8/5.0, 9.3/9.2, 16.5/15.5; warm 6.2/5.9, 9.1/9.3, 14.9/14.2.
+#: So a server costs about 1.2 s more than it saves for one kernel, breaks even at two (where its kernels also start
+#: sooner) and saves about 1.4 s for every kernel after. A fixture chapter that imports little loses more.
+MIN_KERNELS = 2
+_expected: int | None = None  # kernels this process expects to start; None: unknown (start a server at once)
+_requested = 0  # kernels this process has asked for, in its whole life
+
+
+def expect(kernels: int | None) -> None:
+    """Say how many kernels this process is about to start (a build's pool worker: its share of a wave; a sweep's
+    worker: its share of the points). With fewer than :data:`MIN_KERNELS` its kernels start the ordinary way, until it
+    asks for its :data:`MIN_KERNELS`-th; ``None`` (the default) starts the server with the first kernel."""
+    global _expected
+    with _lock:
+        _expected = kernels
+
+
+def _worth_a_server() -> bool:
+    """Called under the lock, once per kernel asked for: whether a server (started or running) should fork it."""
+    global _requested
+    _requested += 1
+    return _server is not None or _expected is None or max(_expected, _requested) >= MIN_KERNELS
+
 
 def enabled() -> bool:
     """Warm kernels are on for Linux (fork, pidfd) unless ``RLBITS_WARM_KERNELS=0``."""
@@ -287,14 +318,17 @@ def close() -> None:
 
 def spawn(kernel_cmd: list[str], env: dict, cwd: str, log: str) -> ForkedKernel | None:
     """Fork ``kernel_cmd`` (``python -m ipykernel_launcher ARGS``) from this process's warm server, starting (or
-    restarting a stale) one as needed. ``None`` when the command is not ipykernel's or no server can serve it: the
-    caller then launches the kernel the ordinary way."""
+    restarting a stale) one as needed. ``None`` when the command is not ipykernel's, when this process expects too
+    few kernels for a server to pay (:func:`expect`), or when no server can serve it: the caller then launches the
+    kernel the ordinary way."""
     global _server
     if not enabled() or len(kernel_cmd) < 3 or kernel_cmd[1:3] != ["-m", _LAUNCHER]:
         return None
     if os.path.realpath(kernel_cmd[0]) != os.path.realpath(sys.executable):
         return None
     with _lock:
+        if not _worth_a_server():
+            return None
         try:
             if _server is not None and not _server.usable(env):
                 _server.close()
