@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax
 
+from rlbits.inverse_cdf import count_below
 from rlbits.validate import ParameterError, integer
 
 
@@ -197,14 +198,7 @@ def sample_tokens(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One token per row of ``p`` by inverse CDF."""
     cdf = np.cumsum(p, axis=1)
     u = rng.random(len(p))[:, None] * cdf[:, -1:]
-    # the number of cumulative sums below u is the first index at which they reach u (a running sum of
-    # non-negative terms never decreases); argmax stops at that index instead of counting the whole row
-    reach = cdf >= u
-    a = reach.argmax(axis=1)
-    none = ~reach[np.arange(len(p)), a]  # no sum reaches u: count them as the plain comparison would
-    if none.any():
-        a[none] = (cdf[none] < u[none]).sum(axis=1)
-    return np.minimum(a, p.shape[1] - 1)
+    return np.minimum(count_below(cdf, u), p.shape[1] - 1)
 
 
 def windows(ids: np.ndarray, n_ctx: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -105,12 +105,17 @@ def sample_counts(rng: np.random.Generator, joint: np.ndarray, batch: int,
     ``O(min(batch log K, K^2) + K^2)``. Both are exact draws of the same distribution.
     """
     batch = integer("batch", batch, minimum=1)
-    K = int(round(math.sqrt(joint.size)))
+    if cdf is None and batch <= joint.size:
+        cdf = np.cumsum(joint)
+    return _counts(rng, joint, batch, cdf, int(round(math.sqrt(joint.size))))
+
+
+def _counts(rng: np.random.Generator, joint: np.ndarray, batch: int, cdf: np.ndarray, K: int) -> np.ndarray:
+    """:func:`sample_counts` without its checks, for the SGD loops, which check once per run (the checks cost
+    about as much as the draw at chapter 4's sizes)."""
     if batch > joint.size:
         return rng.multinomial(batch, joint).reshape(K, K).astype(np.float64)
-    if cdf is None:
-        cdf = np.cumsum(joint)
-    idx = np.minimum(np.searchsorted(cdf, rng.random(batch) * cdf[-1], side="right"), joint.size - 1)
+    idx = np.minimum(cdf.searchsorted(rng.random(batch) * cdf[-1], side="right"), joint.size - 1)
     return np.bincount(idx, minlength=joint.size).reshape(K, K).astype(np.float64)
 
 
@@ -122,7 +127,12 @@ def batch_gradient(Q: np.ndarray, N: np.ndarray) -> np.ndarray:
     B = N.sum()
     if B <= 0:
         raise ParameterError("the batch is empty")
-    return (N.sum(axis=1, keepdims=True) * Q - N) / B
+    return _gradient(Q, N, B)
+
+
+def _gradient(Q: np.ndarray, N: np.ndarray, B: float) -> np.ndarray:
+    """:func:`batch_gradient` without its checks, given the batch size ``B`` (the sum of ``N``)."""
+    return (np.add.reduce(N, axis=1, keepdims=True) * Q - N) / B  # N.sum(...) without the method's wrapper
 
 
 def two_batch_estimates(sq_small, sq_big, b_small: int, b_big: int) -> dict:
@@ -191,11 +201,12 @@ def sgd_path(rng: np.random.Generator, lang: MarkovLanguage, batch: int, lr: flo
     cdf = np.cumsum(joint)
     W = np.zeros((lang.K, lang.K))
     out, step = [], 0
+    B = float(batch)  # the sum of every count matrix drawn
     for c in checkpoints:
         while step < c:
             step += 1
-            W -= lr_schedule(step, lr, decay_steps) * batch_gradient(softmax_rows(W),
-                                                                      sample_counts(rng, joint, batch, cdf))
+            N = _counts(rng, joint, batch, cdf, lang.K)
+            W -= lr_schedule(step, lr, decay_steps) * _gradient(softmax_rows(W), N, B)
         out.append(W.copy())
     return out
 
@@ -217,12 +228,13 @@ def sgd_steps_to_target(rng: np.random.Generator, lang: MarkovLanguage, batch: i
     A = joint.reshape(K, K) / math.log(2.0)  # pi_c P_c(y), for the excess loss in bits
     W = np.zeros((K, K))
     Q = softmax_rows(W)
+    B = float(batch)  # the sum of every count matrix drawn
     for step in range(1, max_steps + 1):
-        W -= lr * batch_gradient(Q, sample_counts(rng, joint, batch, cdf))
+        W -= lr * _gradient(Q, _counts(rng, joint, batch, cdf, K), B)
         logq = log_softmax_rows(W)
-        if not np.isfinite(logq).all():
+        if not np.logical_and.reduce(np.isfinite(logq), axis=None):  # .all() and .sum() without their wrappers
             return -1
-        if (A * (logP - logq)).sum() <= target:
+        if np.add.reduce(A * (logP - logq), axis=None) <= target:
             return step
         Q = np.exp(logq)
     return -1
