@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import special
 
 from rlbits import passk
 from rlbits.crossings import first_crossing
+from rlbits.language import softmax_rows
 from rlbits.validate import ParameterError, integer, probability, real
 
 HEURISTIC, GENERAL = 0, 1  #: indices of the two named strategies; junk strategies follow
@@ -96,8 +96,9 @@ def base_logits(p_heuristic: float, p_general: float, n_junk: int) -> np.ndarray
 
 
 def softmax(logits) -> np.ndarray:
-    """Softmax over the last axis (:func:`scipy.special.softmax`)."""
-    return special.softmax(np.asarray(logits, dtype=float), axis=-1)
+    """Softmax over the last axis in float64: :func:`rlbits.language.softmax_rows`, which computes what
+    :func:`scipy.special.softmax` does without its dispatch (it runs twice per step of :func:`train_reinforce`)."""
+    return softmax_rows(logits)
 
 
 def expected_update(logits, rates, lr: float, batch: int) -> np.ndarray:
@@ -118,7 +119,11 @@ def expected_update(logits, rates, lr: float, batch: int) -> np.ndarray:
 
 def entropy_gradient(logits) -> np.ndarray:
     """Gradient of the policy entropy (nats) with respect to the logits: ``-pi_s (log pi_s + H)``."""
-    pi = softmax(logits)
+    return _entropy_gradient(softmax(logits))
+
+
+def _entropy_gradient(pi: np.ndarray) -> np.ndarray:
+    """:func:`entropy_gradient` given the policy ``pi`` (a training step has it already)."""
     logpi = np.log(np.maximum(pi, 1e-300))
     H = -(pi * logpi).sum(axis=-1, keepdims=True)
     return -pi * (logpi + H)
@@ -238,7 +243,7 @@ def train_reinforce(logits0, rates, *, seeds, steps: int, batch: int = 32, lr: f
             step = np.bincount((strat + offsets * S).ravel(), weights=adv.ravel(), minlength=m * S)
             step = step.reshape(m, S) / batch
             if use_entropy:
-                step = step + beta[:, None] * entropy_gradient(z)
+                step = step + beta[:, None] * _entropy_gradient(pi)  # pi is softmax(z): z has not moved yet
             z = z + lr * step
             t += 1
             if t % record_every == 0 or t == steps:
