@@ -187,8 +187,8 @@ def evaluate(params: dict, ctx: np.ndarray, y: np.ndarray, batch: int = 4096) ->
     pass rate of a match reward)."""
     ce, pr = 0.0, 0.0
     for i in range(0, len(y), batch):
-        _, _, p = forward(params, ctx[i:i + batch])
-        py = p[np.arange(len(p)), y[i:i + batch]].astype(np.float64)
+        _, _, e, s = forward_unnormalised(params, ctx[i:i + batch])  # only p(y) is read: divide only those
+        py = (e[np.arange(len(e)), y[i:i + batch]] / s[:, 0]).astype(np.float64)
         ce -= np.log2(np.maximum(py, 1e-300)).sum()
         pr += py.sum()
     return ce / len(y), pr / len(y)

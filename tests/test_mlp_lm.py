@@ -180,3 +180,16 @@ def test_sampling_is_the_plain_inverse_cdf_count_and_forward_parts_divide_to_p()
     x2, h2, e, s = mlp_lm.forward_unnormalised(params, ctx)
     assert np.array_equal(e / s, q) and np.array_equal(h, h2) and np.array_equal(x, x2)
     assert np.array_equal(q, mlp_lm.softmax(np.tanh(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]))
+
+
+def test_evaluate_is_the_plain_mean_over_forward_bit_for_bit():
+    params = mlp_lm.init_params(ARCH, np.random.default_rng(6), out_scale=1.0)
+    rng = np.random.default_rng(7)
+    ctx, y = rng.integers(0, ARCH.V, (300, ARCH.n_ctx)), rng.integers(0, ARCH.V, 300)
+    ce, pr = 0.0, 0.0
+    for i in range(0, 300, 128):  # the same chunks as evaluate(batch=128)
+        _, _, p = mlp_lm.forward(params, ctx[i:i + 128])
+        py = p[np.arange(len(p)), y[i:i + 128]].astype(np.float64)
+        ce -= np.log2(np.maximum(py, 1e-300)).sum()
+        pr += py.sum()
+    assert mlp_lm.evaluate(params, ctx, y, batch=128) == (ce / 300, pr / 300)
