@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlbits.crossings import first_crossing
-from rlbits.inverse_cdf import count_below
+from rlbits.inverse_cdf import count_at_or_below, count_below
 from rlbits.language import MarkovLanguage, log_softmax_rows, softmax_rows
 from rlbits.validate import ParameterError, integer, one_of, real
 
@@ -229,7 +229,7 @@ class _Sampler:
     def pairs(self, rng, n):
         u = rng.random((2, n))
         ctx = np.minimum(np.searchsorted(self.cum_pi, u[0], side="right"), self.K - 1)
-        j = np.minimum((u[1][:, None] >= self.cdf[ctx]).sum(axis=1), self.m - 1)
+        j = np.minimum(count_at_or_below(self.cdf[ctx], u[1][:, None]), self.m - 1)
         return ctx, self.cols[ctx, j]
 
 

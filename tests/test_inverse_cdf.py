@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rlbits.inverse_cdf import count_below
+from rlbits.inverse_cdf import count_at_or_below, count_below
 
 
 def test_count_below_is_the_plain_count():
@@ -17,3 +17,6 @@ def test_count_below_is_the_plain_count():
         got = count_below(cdf, u)
         assert np.array_equal(got, (cdf < u).sum(axis=1))
         assert (got == 40).any() and (got < 40).any()
+        got = count_at_or_below(cdf, u)
+        assert np.array_equal(got, (cdf <= u).sum(axis=1))
+        assert (got == 40).any() and (got < 40).any() and got[6] == 10  # a sum equal to u counts
