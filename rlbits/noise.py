@@ -132,7 +132,7 @@ def batch_gradient(Q: np.ndarray, N: np.ndarray) -> np.ndarray:
 
 def _gradient(Q: np.ndarray, N: np.ndarray, B: float) -> np.ndarray:
     """:func:`batch_gradient` without its checks, given the batch size ``B`` (the sum of ``N``)."""
-    return (np.add.reduce(N, axis=1, keepdims=True) * Q - N) / B  # N.sum(...) without the method's wrapper
+    return (np.add.reduce(N, axis=-1, keepdims=True) * Q - N) / B  # N.sum(...) without the method's wrapper
 
 
 def two_batch_estimates(sq_small, sq_big, b_small: int, b_big: int) -> dict:
@@ -240,6 +240,80 @@ def sgd_steps_to_target(rng: np.random.Generator, lang: MarkovLanguage, batch: i
     return -1
 
 
+def sgd_total_steps_to_target(rngs: list, lang: MarkovLanguage, batch: int, lr: float, target: float,
+                              budget: int) -> int:
+    """The runs of :func:`sgd_steps_to_target` (one per generator in ``rngs``) made in turn on a shared budget of
+    steps: run ``r`` may take ``max(budget - (steps of the runs before it), 1)`` steps. Returns the total steps of
+    all runs, or ``-1`` as soon as one fails (chapter 4's search scores a learning rate by this total).
+
+    The runs advance together, one array of tables, so each step's numpy calls serve every run: each run draws
+    from its own generator, and every operation acts on its own table alone (elementwise, or reduced along its own
+    rows or its own cells), so each run follows exactly the trajectory it follows alone. A run stops when it
+    reaches the target; the whole stops when the budget of the runs in turn is known to be exhausted, which happens
+    no later than the sequential runs would find it.
+    """
+    batch = integer("batch", batch, minimum=1)
+    lr = real("lr", lr, minimum=0.0, open_low=True)
+    target = real("target", target, minimum=0.0, open_low=True)
+    budget = integer("budget", budget, minimum=1)
+    rngs = list(rngs)
+    if not rngs:
+        raise ParameterError("rngs is empty; allowed: at least one numpy Generator")
+    K, n = lang.K, len(rngs)
+    joint = joint_distribution(lang)
+    cdf = np.cumsum(joint)
+    with np.errstate(divide="ignore"):
+        logP = np.where(lang.P > 0, np.log(np.where(lang.P > 0, lang.P, 1.0)), 0.0)
+    A = joint.reshape(K, K) / math.log(2.0)  # pi_c P_c(y), for the excess loss in bits
+    active = list(range(n))  # runs still training, in order; row k of W is run active[k]
+    W = np.zeros((n, K, K))
+    Q = softmax_rows(W)
+    B = float(batch)
+    result: list[int | None] = [None] * n  # steps to the target, -1 for a failure, None while running
+
+    def outcome(step):
+        """The total if every run has finished within its share, -1 if the runs in turn have failed by now,
+        None while undecided."""
+        total = 0
+        for r in range(n):
+            cap = max(budget - total, 1)
+            if result[r] is None:
+                return -1 if step >= cap else None  # run r would be stopped at its cap
+            if result[r] < 0 or result[r] > cap:
+                return -1
+            total += result[r]
+        return total
+
+    offsets = np.repeat(np.arange(n) * joint.size, batch)  # each run's block of cells in one count
+    for step in range(1, budget + 1):
+        if batch > joint.size:
+            N = np.stack([rngs[r].multinomial(batch, joint) for r in active]).astype(np.float64)
+        else:  # every run's uniforms from its own generator, one search and one count for all
+            u = np.concatenate([rngs[r].random(batch) for r in active]) * cdf[-1]
+            idx = np.minimum(cdf.searchsorted(u, side="right"), joint.size - 1)
+            idx += offsets
+            N = np.bincount(idx, minlength=len(active) * joint.size).astype(np.float64)
+        N = N.reshape(len(active), K, K)
+        W -= lr * _gradient(Q, N, B)
+        logq = log_softmax_rows(W)
+        cells = logq.reshape(len(active), -1)
+        finite = np.logical_and.reduce(np.isfinite(cells), axis=1)
+        excess = np.add.reduce((A * (logP - logq)).reshape(len(active), -1), axis=1)  # each run's own cells
+        done = ~finite | (excess <= target)
+        if done.any():
+            for k in np.flatnonzero(done):
+                result[active[k]] = step if finite[k] else -1
+            keep = ~done
+            active = [r for r, k in zip(active, keep) if k]
+            W, logq = W[keep], logq[keep]
+            offsets = offsets[: len(active) * batch]
+        decided = outcome(step)
+        if decided is not None:
+            return decided
+        Q = np.exp(logq)
+    return -1  # not reached: the budget decides by its last step
+
+
 def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, batches, lrs, target: float,
                         n_seeds: int, max_steps: int) -> dict:
     """Steps to a target excess loss for each batch size, with the learning rate tuned on the grid ``lrs``.
@@ -251,7 +325,8 @@ def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, bat
     The tuning is a local search on the (sorted) grid: starting from the rate closest to the previous batch size's
     best, it steps up the grid while the score improves, then down likewise (steps to a target are unimodal in the
     learning rate here: too small is slow, too large stalls in a noise ball). Runs stop as soon as they can no
-    longer beat the best score so far (branch and bound), which changes the cost, never the scores compared.
+    longer beat the best score so far (branch and bound), which changes the cost, never the scores compared; a
+    pair's seeds advance together (:func:`sgd_total_steps_to_target`).
     Returns ``steps`` (batches x lrs: mean steps; ``inf`` if not evaluated, failed, or beaten), ``evaluated`` (the
     pairs tried), ``best_steps`` and ``best_lr`` per batch size.
     """
@@ -270,12 +345,10 @@ def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, bat
         def score(j):
             evaluated[i, j] = True
             cap = max_steps if not np.isfinite(best_steps[i]) else int(math.ceil(best_steps[i] * n_seeds))
-            total = 0
-            for r in per_lr[j].spawn(n_seeds):
-                s = sgd_steps_to_target(np.random.default_rng(r), lang, B, lrs[j], target, max(cap - total, 1))
-                if s < 0:
-                    return math.inf
-                total += s
+            total = sgd_total_steps_to_target([np.random.default_rng(r) for r in per_lr[j].spawn(n_seeds)], lang,
+                                              B, lrs[j], target, cap)
+            if total < 0:
+                return math.inf
             steps[i, j] = total / n_seeds
             if steps[i, j] < best_steps[i]:
                 best_steps[i], best_lr[i] = steps[i, j], lrs[j]
