@@ -1,4 +1,4 @@
-"""Inverse-CDF sampling's count, by the first index that reaches the uniform (chapters 7 and 14).
+"""Inverse-CDF sampling's count by the first index that reaches the draw (no chapter: the samplers of bigram, mlp_lm).
 
 Sampling a token by inverse CDF counts, per row, the cumulative sums that lie below a uniform draw ``u``. The sums
 of non-negative terms never decrease, so that count is the first index at which a sum reaches ``u``, and
