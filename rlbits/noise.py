@@ -249,8 +249,9 @@ def sgd_total_steps_to_target(rngs: list, lang: MarkovLanguage, batch: int, lr: 
     The runs advance together, one array of tables, so each step's numpy calls serve every run: each run draws
     from its own generator, and every operation acts on its own table alone (elementwise, or reduced along its own
     rows or its own cells), so each run follows exactly the trajectory it follows alone. A run stops when it
-    reaches the target; the whole stops when the budget of the runs in turn is known to be exhausted, which happens
-    no later than the sequential runs would find it.
+    reaches the target; the whole stops as soon as the runs in turn are known to overrun the budget, counting a run
+    still training as needing one more step than it has taken (a rate that cannot reach the target then fails
+    after about ``budget / len(rngs)`` steps of all runs, not ``budget`` steps of the first).
     """
     batch = integer("batch", batch, minimum=1)
     lr = real("lr", lr, minimum=0.0, open_low=True)
@@ -272,17 +273,18 @@ def sgd_total_steps_to_target(rngs: list, lang: MarkovLanguage, batch: int, lr: 
     result: list[int | None] = [None] * n  # steps to the target, -1 for a failure, None while running
 
     def outcome(step):
-        """The total if every run has finished within its share, -1 if the runs in turn have failed by now,
-        None while undecided."""
-        total = 0
+        """The total if every run has finished within its share, -1 once the runs in turn must fail, None while
+        undecided. A run still training after ``step`` steps needs at least ``step + 1``; failing is monotone in
+        the runs' steps (a longer run shrinks the shares after it), so if these lower bounds fail, the runs fail."""
+        total, running = 0, False
         for r in range(n):
             cap = max(budget - total, 1)
-            if result[r] is None:
-                return -1 if step >= cap else None  # run r would be stopped at its cap
-            if result[r] < 0 or result[r] > cap:
+            need = step + 1 if result[r] is None else result[r]
+            running |= result[r] is None
+            if need < 0 or need > cap:
                 return -1
-            total += result[r]
-        return total
+            total += need
+        return None if running else total
 
     offsets = np.repeat(np.arange(n) * joint.size, batch)  # each run's block of cells in one count
     for step in range(1, budget + 1):
