@@ -10,7 +10,8 @@ Samplers, data and variance
     :mod:`rlbits.reinforce_gradient` (the REINFORCE gradient's mean and noise; ch. 3, 4, 6),
     :mod:`rlbits.truncation` (top-k and tempered sampling; ch. 3), :mod:`rlbits.language`
     (a Markov language of known entropy; ch. 4, 7), :mod:`rlbits.noise` (gradient noise scale; ch. 4),
-    :mod:`rlbits.passk` (pass@k; ch. 8)
+    :mod:`rlbits.passk` (pass@k; ch. 8),
+    :mod:`rlbits.inverse_cdf` (inverse-CDF sampling's count by the first index that reaches the draw; ch. 7, 14)
 Learners
     :mod:`rlbits.learners` (the fast exact engine for one prompt; ch. 6) with :mod:`rlbits.reference` (plain
     per-sample versions, for tests and the benchmark), :mod:`rlbits.bigram` (next-token SL vs RL; ch. 7),

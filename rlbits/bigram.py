@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlbits.crossings import first_crossing
+from rlbits.inverse_cdf import count_at_or_below, count_below
 from rlbits.language import MarkovLanguage, log_softmax_rows, softmax_rows
 from rlbits.validate import ParameterError, integer, one_of, real
 
@@ -228,7 +229,7 @@ class _Sampler:
     def pairs(self, rng, n):
         u = rng.random((2, n))
         ctx = np.minimum(np.searchsorted(self.cum_pi, u[0], side="right"), self.K - 1)
-        j = np.minimum((u[1][:, None] >= self.cdf[ctx]).sum(axis=1), self.m - 1)
+        j = np.minimum(count_at_or_below(self.cdf[ctx], u[1][:, None]), self.m - 1)
         return ctx, self.cols[ctx, j]
 
 
@@ -239,9 +240,13 @@ class _Uniforms:
         self.rng, self.batch = rng, batch
         self.buf, self.pos = None, _CHUNK_STEPS
 
+    def chunk(self) -> np.ndarray:
+        """The next ``_CHUNK_STEPS`` minibatches of uniforms, ``(_CHUNK_STEPS, batch)``."""
+        return self.rng.random((_CHUNK_STEPS, self.batch))
+
     def next(self):
         if self.pos == _CHUNK_STEPS:
-            self.buf = self.rng.random((_CHUNK_STEPS, self.batch))
+            self.buf = self.chunk()
             self.pos = 0
         self.pos += 1
         return self.buf[self.pos - 1]
@@ -254,10 +259,14 @@ class _Data:
         self.sampler, self.rng, self.batch = sampler, rng, batch
         self.buf, self.pos = None, _CHUNK_STEPS
 
+    def chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``_CHUNK_STEPS`` minibatches: contexts and next tokens, each ``(_CHUNK_STEPS, batch)``."""
+        ctx, y = self.sampler.pairs(self.rng, self.batch * _CHUNK_STEPS)
+        return ctx.reshape(_CHUNK_STEPS, self.batch), y.reshape(_CHUNK_STEPS, self.batch)
+
     def next(self):
         if self.pos == _CHUNK_STEPS:
-            ctx, y = self.sampler.pairs(self.rng, self.batch * _CHUNK_STEPS)
-            self.buf = (ctx.reshape(_CHUNK_STEPS, self.batch), y.reshape(_CHUNK_STEPS, self.batch))
+            self.buf = self.chunk()
             self.pos = 0
         i = self.pos
         self.pos += 1
@@ -288,7 +297,7 @@ def train(lang: MarkovLanguage, method: str, seeds, n_samples: int, *, lr: float
     sampler = _Sampler(lang)
     data = [_Data(sampler, d, batch) for d, _ in streams]
     policy = [_Uniforms(p, batch) for _, p in streams]
-    touched = np.zeros(S * K, dtype=bool)
+    touched, slot = np.zeros(S * K, dtype=bool), np.zeros(S * K, dtype=np.intp)
     run_off = (np.arange(S) * K)[:, None]  # flat index of (run, context) rows
     Wf = W.reshape(S * K, K)  # a view: updating Wf updates W
     running_b = np.zeros(S * K)
@@ -302,24 +311,30 @@ def train(lang: MarkovLanguage, method: str, seeds, n_samples: int, *, lr: float
     if 0 in cp:
         snap()
     for t in range(1, steps + 1):
-        pairs = [d.next() for d in data]
-        ctx = np.stack([c for c, _ in pairs])  # (S, B)
-        y = np.stack([v for _, v in pairs]).ravel()
+        i = (t - 1) % _CHUNK_STEPS
+        if i == 0:  # every run's next chunk, stacked once per chunk rather than once per step: (S, chunk, B)
+            chunks = [d.chunk() for d in data]
+            ctx_chunk, y_chunk = np.stack([c for c, _ in chunks]), np.stack([v for _, v in chunks])
+            if method == "RL":
+                u_chunk = np.stack([g.chunk() for g in policy])
+        ctx = ctx_chunk[:, i]  # (S, B)
+        y = y_chunk[:, i].ravel()
         rows = (run_off + ctx).ravel()  # flat (run, context) index of each sample
         # only the rows this minibatch touches are read or written
         touched[:] = False
         touched[rows] = True
         urows = np.flatnonzero(touched)  # sorted, as np.unique would give, without a sort
         U = len(urows)
-        inv = (np.cumsum(touched) - 1)[rows]
+        slot[urows] = np.arange(U)  # each touched row's index in urows
+        inv = slot[rows]
         q = softmax_rows(Wf[urows])  # (U, K)
         n_ctx = np.bincount(inv, minlength=U).astype(np.float64)  # samples per touched row
         if method == "SL":
             grad = np.bincount(inv * K + y, minlength=U * K).reshape(U, K) - n_ctx[:, None] * q
         else:
-            u = np.concatenate([g.next() for g in policy])
+            u = u_chunk[:, i].ravel()
             cdf = np.cumsum(q, axis=1)
-            a = np.minimum((u[:, None] > cdf[inv]).sum(axis=1), K - 1)  # a ~ q_s by inverse CDF
+            a = np.minimum(count_below(cdf[inv], u[:, None]), K - 1)  # a ~ q_s by inverse CDF
             r = (a == y).astype(np.float64)
             if baseline == "expected":
                 b = (lang.P[urows % K] * q).sum(axis=1)[inv]

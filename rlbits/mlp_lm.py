@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_softmax
 
+from rlbits.inverse_cdf import count_below
 from rlbits.validate import ParameterError, integer
 
 
@@ -126,10 +127,26 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def forward(params: dict, ctx: np.ndarray, log: list | None = None):
     """``(x, h, p)`` for contexts ``ctx`` (``B x n_ctx`` token ids)."""
+    x, h, e, s = forward_unnormalised(params, ctx, log)
+    e /= s
+    return x, h, e
+
+
+def forward_unnormalised(params: dict, ctx: np.ndarray, log: list | None = None):
+    """``(x, h, e, s)`` with ``p = e / s``: the softmax's shifted exponentials and their row sums (``B x 1``), so a
+    caller that needs few entries of ``p`` divides only those, with the same result as :func:`forward`
+    (chapter 14's REINFORCE reads ``p(y)`` of every row but the whole row only of a rewarded sample)."""
     x = params["E"][ctx].reshape(len(ctx), -1)
-    h = np.tanh(_mm(x, params["W1"], log) + params["b1"])
-    p = softmax(_mm(h, params["W2"], log) + params["b2"])
-    return x, h, p
+    # the bias adds, tanh and softmax work in place on the products' fresh outputs: the same arithmetic without a
+    # temporary per operation (this runs on every step chapter 14 times)
+    h = _mm(x, params["W1"], log)
+    h += params["b1"]
+    np.tanh(h, out=h)
+    e = _mm(h, params["W2"], log)
+    e += params["b2"]
+    e -= e.max(axis=1, keepdims=True)
+    np.exp(e, out=e)
+    return x, h, e, e.sum(axis=1, keepdims=True)
 
 
 def backward(params: dict, ctx: np.ndarray, x: np.ndarray, h: np.ndarray, G: np.ndarray,
@@ -137,8 +154,10 @@ def backward(params: dict, ctx: np.ndarray, x: np.ndarray, h: np.ndarray, G: np.
     """Gradients of ``sum_i L_i`` given ``G = dL/dz`` (rows of the samples to train on). ``"E"`` is returned as
     ``(rows, values)``: the embedding rows the contexts used and their gradients (rows may repeat)."""
     dW2 = _mm(h.T, G, log)
-    dh = _mm(G, params["W2"].T, log)
-    da = dh * (1.0 - h * h)
+    da = _mm(G, params["W2"].T, log)  # dh, then da = dh (1 - h^2) in place
+    hh = h * h
+    np.subtract(1.0, hh, out=hh)
+    da *= hh
     dW1 = _mm(x.T, da, log)
     dx = _mm(da, params["W1"].T, log)
     d = params["E"].shape[1]
@@ -147,11 +166,20 @@ def backward(params: dict, ctx: np.ndarray, x: np.ndarray, h: np.ndarray, G: np.
 
 
 def sgd(params: dict, grads: dict, step: float) -> None:
-    """``theta -= step * grad`` in place (the embedding gradient scattered into its rows)."""
+    """``theta -= step * grad`` in place (the embedding gradient scattered into its rows). The gradients are
+    scaled in place, so ``grads`` is consumed."""
     for k in ("W1", "b1", "W2", "b2"):
-        params[k] -= (step * grads[k]).astype(params[k].dtype, copy=False)
+        params[k] -= _scaled(grads[k], step, params[k].dtype)
     rows, vals = grads["E"]
-    np.add.at(params["E"], rows, (-step * vals).astype(params["E"].dtype, copy=False))
+    np.add.at(params["E"], rows, _scaled(vals, -step, params["E"].dtype))
+
+
+def _scaled(g: np.ndarray, step: float, dtype) -> np.ndarray:
+    """``(step * g).astype(dtype)``, in place on ``g`` when it already has that dtype (the same product)."""
+    if g.dtype != dtype:
+        return (step * g).astype(dtype)
+    g *= step
+    return g
 
 
 def evaluate(params: dict, ctx: np.ndarray, y: np.ndarray, batch: int = 4096) -> tuple[float, float]:
@@ -159,8 +187,8 @@ def evaluate(params: dict, ctx: np.ndarray, y: np.ndarray, batch: int = 4096) ->
     pass rate of a match reward)."""
     ce, pr = 0.0, 0.0
     for i in range(0, len(y), batch):
-        _, _, p = forward(params, ctx[i:i + batch])
-        py = p[np.arange(len(p)), y[i:i + batch]].astype(np.float64)
+        _, _, e, s = forward_unnormalised(params, ctx[i:i + batch])  # only p(y) is read: divide only those
+        py = (e[np.arange(len(e)), y[i:i + batch]] / s[:, 0]).astype(np.float64)
         ce -= np.log2(np.maximum(py, 1e-300)).sum()
         pr += py.sum()
     return ce / len(y), pr / len(y)
@@ -170,7 +198,7 @@ def sample_tokens(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One token per row of ``p`` by inverse CDF."""
     cdf = np.cumsum(p, axis=1)
     u = rng.random(len(p))[:, None] * cdf[:, -1:]
-    return np.minimum((cdf < u).sum(axis=1), p.shape[1] - 1)
+    return np.minimum(count_below(cdf, u), p.shape[1] - 1)
 
 
 def windows(ids: np.ndarray, n_ctx: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

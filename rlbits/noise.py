@@ -105,12 +105,17 @@ def sample_counts(rng: np.random.Generator, joint: np.ndarray, batch: int,
     ``O(min(batch log K, K^2) + K^2)``. Both are exact draws of the same distribution.
     """
     batch = integer("batch", batch, minimum=1)
-    K = int(round(math.sqrt(joint.size)))
+    if cdf is None and batch <= joint.size:
+        cdf = np.cumsum(joint)
+    return _counts(rng, joint, batch, cdf, int(round(math.sqrt(joint.size))))
+
+
+def _counts(rng: np.random.Generator, joint: np.ndarray, batch: int, cdf: np.ndarray, K: int) -> np.ndarray:
+    """:func:`sample_counts` without its checks, for the SGD loops, which check once per run (the checks cost
+    about as much as the draw at chapter 4's sizes)."""
     if batch > joint.size:
         return rng.multinomial(batch, joint).reshape(K, K).astype(np.float64)
-    if cdf is None:
-        cdf = np.cumsum(joint)
-    idx = np.minimum(np.searchsorted(cdf, rng.random(batch) * cdf[-1], side="right"), joint.size - 1)
+    idx = np.minimum(cdf.searchsorted(rng.random(batch) * cdf[-1], side="right"), joint.size - 1)
     return np.bincount(idx, minlength=joint.size).reshape(K, K).astype(np.float64)
 
 
@@ -122,7 +127,12 @@ def batch_gradient(Q: np.ndarray, N: np.ndarray) -> np.ndarray:
     B = N.sum()
     if B <= 0:
         raise ParameterError("the batch is empty")
-    return (N.sum(axis=1, keepdims=True) * Q - N) / B
+    return _gradient(Q, N, B)
+
+
+def _gradient(Q: np.ndarray, N: np.ndarray, B: float) -> np.ndarray:
+    """:func:`batch_gradient` without its checks, given the batch size ``B`` (the sum of ``N``)."""
+    return (np.add.reduce(N, axis=-1, keepdims=True) * Q - N) / B  # N.sum(...) without the method's wrapper
 
 
 def two_batch_estimates(sq_small, sq_big, b_small: int, b_big: int) -> dict:
@@ -191,11 +201,12 @@ def sgd_path(rng: np.random.Generator, lang: MarkovLanguage, batch: int, lr: flo
     cdf = np.cumsum(joint)
     W = np.zeros((lang.K, lang.K))
     out, step = [], 0
+    B = float(batch)  # the sum of every count matrix drawn
     for c in checkpoints:
         while step < c:
             step += 1
-            W -= lr_schedule(step, lr, decay_steps) * batch_gradient(softmax_rows(W),
-                                                                      sample_counts(rng, joint, batch, cdf))
+            N = _counts(rng, joint, batch, cdf, lang.K)
+            W -= lr_schedule(step, lr, decay_steps) * _gradient(softmax_rows(W), N, B)
         out.append(W.copy())
     return out
 
@@ -217,15 +228,92 @@ def sgd_steps_to_target(rng: np.random.Generator, lang: MarkovLanguage, batch: i
     A = joint.reshape(K, K) / math.log(2.0)  # pi_c P_c(y), for the excess loss in bits
     W = np.zeros((K, K))
     Q = softmax_rows(W)
+    B = float(batch)  # the sum of every count matrix drawn
     for step in range(1, max_steps + 1):
-        W -= lr * batch_gradient(Q, sample_counts(rng, joint, batch, cdf))
+        W -= lr * _gradient(Q, _counts(rng, joint, batch, cdf, K), B)
         logq = log_softmax_rows(W)
-        if not np.isfinite(logq).all():
+        if not np.logical_and.reduce(np.isfinite(logq), axis=None):  # .all() and .sum() without their wrappers
             return -1
-        if (A * (logP - logq)).sum() <= target:
+        if np.add.reduce(A * (logP - logq), axis=None) <= target:
             return step
         Q = np.exp(logq)
     return -1
+
+
+def sgd_total_steps_to_target(rngs: list, lang: MarkovLanguage, batch: int, lr: float, target: float,
+                              budget: int) -> int:
+    """The runs of :func:`sgd_steps_to_target` (one per generator in ``rngs``) made in turn on a shared budget of
+    steps: run ``r`` may take ``max(budget - (steps of the runs before it), 1)`` steps. Returns the total steps of
+    all runs, or ``-1`` as soon as one fails (chapter 4's search scores a learning rate by this total).
+
+    The runs advance together, one array of tables, so each step's numpy calls serve every run: each run draws
+    from its own generator, and every operation acts on its own table alone (elementwise, or reduced along its own
+    rows or its own cells), so each run follows exactly the trajectory it follows alone. A run stops when it
+    reaches the target; the whole stops as soon as the runs in turn are known to overrun the budget, counting a run
+    still training as needing one more step than it has taken (a rate that cannot reach the target then fails
+    after about ``budget / len(rngs)`` steps of all runs, not ``budget`` steps of the first).
+    """
+    batch = integer("batch", batch, minimum=1)
+    lr = real("lr", lr, minimum=0.0, open_low=True)
+    target = real("target", target, minimum=0.0, open_low=True)
+    budget = integer("budget", budget, minimum=1)
+    rngs = list(rngs)
+    if not rngs:
+        raise ParameterError("rngs is empty; allowed: at least one numpy Generator")
+    K, n = lang.K, len(rngs)
+    joint = joint_distribution(lang)
+    cdf = np.cumsum(joint)
+    with np.errstate(divide="ignore"):
+        logP = np.where(lang.P > 0, np.log(np.where(lang.P > 0, lang.P, 1.0)), 0.0)
+    A = joint.reshape(K, K) / math.log(2.0)  # pi_c P_c(y), for the excess loss in bits
+    active = list(range(n))  # runs still training, in order; row k of W is run active[k]
+    W = np.zeros((n, K, K))
+    Q = softmax_rows(W)
+    B = float(batch)
+    result: list[int | None] = [None] * n  # steps to the target, -1 for a failure, None while running
+
+    def outcome(step):
+        """The total if every run has finished within its share, -1 once the runs in turn must fail, None while
+        undecided. A run still training after ``step`` steps needs at least ``step + 1``; failing is monotone in
+        the runs' steps (a longer run shrinks the shares after it), so if these lower bounds fail, the runs fail."""
+        total, running = 0, False
+        for r in range(n):
+            cap = max(budget - total, 1)
+            need = step + 1 if result[r] is None else result[r]
+            running |= result[r] is None
+            if need < 0 or need > cap:
+                return -1
+            total += need
+        return None if running else total
+
+    offsets = np.repeat(np.arange(n) * joint.size, batch)  # each run's block of cells in one count
+    for step in range(1, budget + 1):
+        if batch > joint.size:
+            N = np.stack([rngs[r].multinomial(batch, joint) for r in active]).astype(np.float64)
+        else:  # every run's uniforms from its own generator, one search and one count for all
+            u = np.concatenate([rngs[r].random(batch) for r in active]) * cdf[-1]
+            idx = np.minimum(cdf.searchsorted(u, side="right"), joint.size - 1)
+            idx += offsets
+            N = np.bincount(idx, minlength=len(active) * joint.size).astype(np.float64)
+        N = N.reshape(len(active), K, K)
+        W -= lr * _gradient(Q, N, B)
+        logq = log_softmax_rows(W)
+        cells = logq.reshape(len(active), -1)
+        finite = np.logical_and.reduce(np.isfinite(cells), axis=1)
+        excess = np.add.reduce((A * (logP - logq)).reshape(len(active), -1), axis=1)  # each run's own cells
+        done = ~finite | (excess <= target)
+        if done.any():
+            for k in np.flatnonzero(done):
+                result[active[k]] = step if finite[k] else -1
+            keep = ~done
+            active = [r for r, k in zip(active, keep) if k]
+            W, logq = W[keep], logq[keep]
+            offsets = offsets[: len(active) * batch]
+        decided = outcome(step)
+        if decided is not None:
+            return decided
+        Q = np.exp(logq)
+    return -1  # not reached: the budget decides by its last step
 
 
 def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, batches, lrs, target: float,
@@ -239,7 +327,8 @@ def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, bat
     The tuning is a local search on the (sorted) grid: starting from the rate closest to the previous batch size's
     best, it steps up the grid while the score improves, then down likewise (steps to a target are unimodal in the
     learning rate here: too small is slow, too large stalls in a noise ball). Runs stop as soon as they can no
-    longer beat the best score so far (branch and bound), which changes the cost, never the scores compared.
+    longer beat the best score so far (branch and bound), which changes the cost, never the scores compared; a
+    pair's seeds advance together (:func:`sgd_total_steps_to_target`).
     Returns ``steps`` (batches x lrs: mean steps; ``inf`` if not evaluated, failed, or beaten), ``evaluated`` (the
     pairs tried), ``best_steps`` and ``best_lr`` per batch size.
     """
@@ -258,12 +347,10 @@ def tradeoff_experiment(seeds: np.random.SeedSequence, lang: MarkovLanguage, bat
         def score(j):
             evaluated[i, j] = True
             cap = max_steps if not np.isfinite(best_steps[i]) else int(math.ceil(best_steps[i] * n_seeds))
-            total = 0
-            for r in per_lr[j].spawn(n_seeds):
-                s = sgd_steps_to_target(np.random.default_rng(r), lang, B, lrs[j], target, max(cap - total, 1))
-                if s < 0:
-                    return math.inf
-                total += s
+            total = sgd_total_steps_to_target([np.random.default_rng(r) for r in per_lr[j].spawn(n_seeds)], lang,
+                                              B, lrs[j], target, cap)
+            if total < 0:
+                return math.inf
             steps[i, j] = total / n_seeds
             if steps[i, j] < best_steps[i]:
                 best_steps[i], best_lr[i] = steps[i, j], lrs[j]

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import special
 
 from rlbits import passk
 from rlbits.crossings import first_crossing
+from rlbits.language import softmax_rows
 from rlbits.validate import ParameterError, integer, probability, real
 
 HEURISTIC, GENERAL = 0, 1  #: indices of the two named strategies; junk strategies follow
@@ -96,8 +96,9 @@ def base_logits(p_heuristic: float, p_general: float, n_junk: int) -> np.ndarray
 
 
 def softmax(logits) -> np.ndarray:
-    """Softmax over the last axis (:func:`scipy.special.softmax`)."""
-    return special.softmax(np.asarray(logits, dtype=float), axis=-1)
+    """Softmax over the last axis in float64: :func:`rlbits.language.softmax_rows`, which computes what
+    :func:`scipy.special.softmax` does without its dispatch (it runs twice per step of :func:`train_reinforce`)."""
+    return softmax_rows(logits)
 
 
 def expected_update(logits, rates, lr: float, batch: int) -> np.ndarray:
@@ -118,7 +119,11 @@ def expected_update(logits, rates, lr: float, batch: int) -> np.ndarray:
 
 def entropy_gradient(logits) -> np.ndarray:
     """Gradient of the policy entropy (nats) with respect to the logits: ``-pi_s (log pi_s + H)``."""
-    pi = softmax(logits)
+    return _entropy_gradient(softmax(logits))
+
+
+def _entropy_gradient(pi: np.ndarray) -> np.ndarray:
+    """:func:`entropy_gradient` given the policy ``pi`` (a training step has it already)."""
     logpi = np.log(np.maximum(pi, 1e-300))
     H = -(pi * logpi).sum(axis=-1, keepdims=True)
     return -pi * (logpi + H)
@@ -211,24 +216,34 @@ def train_reinforce(logits0, rates, *, seeds, steps: int, batch: int = 32, lr: f
     rec_steps, rec_probs = [0], [softmax(z)]
     offsets = np.arange(m)[:, None]
     use_entropy = bool(beta.any())
+    switches = set(cur_steps.tolist())  # the steps at which a run leaves its curriculum: R changes only there
+    R = None
+    count_type, below = np.min_scalar_type(S - 1), np.empty((m, batch), dtype=bool)
     t = 0
     while t < steps:
         c = min(chunk, steps - t)
-        u = np.stack([rng.random((c, batch, 2)) for rng in rngs], axis=1)  # (c, m, B, 2)
+        u = np.empty((m, c, batch, 2))  # each run's block filled from its own stream, as rng.random((c, B, 2))
+        for j, rng in enumerate(rngs):
+            rng.random(out=u[j])
         for i in range(c):
-            R = np.where((t < cur_steps)[:, None], cur_rates, rates)  # (m, S)
+            if R is None or t in switches:
+                R = np.where((t < cur_steps)[:, None], cur_rates, rates)  # (m, S)
             pi = softmax(z)
             rewarded += batch * pi * R
             cum = np.cumsum(pi, axis=1)
-            strat = np.zeros((m, batch), dtype=np.intp)  # inverse-CDF sample: count the cumulative sums below u
+            # inverse-CDF sample: count the cumulative sums (all but the last) at or below u; the smallest integer
+            # type and one reused comparison buffer make these S - 1 passes about twice as fast as intp counts
+            u0 = np.ascontiguousarray(u[:, i, :, 0])
+            strat = np.zeros((m, batch), dtype=count_type)
             for s in range(S - 1):
-                strat += u[i, :, :, 0] >= cum[:, s:s + 1]
-            reward = (u[i, :, :, 1] < np.take_along_axis(R, strat, axis=1)).astype(float)
+                np.greater_equal(u0, cum[:, s:s + 1], out=below)
+                strat += below
+            reward = (u[:, i, :, 1] < np.take_along_axis(R, strat, axis=1)).astype(float)
             adv = reward - reward.mean(axis=1, keepdims=True)
             step = np.bincount((strat + offsets * S).ravel(), weights=adv.ravel(), minlength=m * S)
             step = step.reshape(m, S) / batch
             if use_entropy:
-                step = step + beta[:, None] * entropy_gradient(z)
+                step = step + beta[:, None] * _entropy_gradient(pi)  # pi is softmax(z): z has not moved yet
             z = z + lr * step
             t += 1
             if t % record_every == 0 or t == steps:

@@ -23,11 +23,16 @@ def vocabularies(train_text: str, valid_text: str, bpe_sizes) -> tuple[dict, dic
     (chapter 14). Returns ``(tokenizers, data)`` keyed ``"chars"`` then each size: the tokenizers and the encoded
     ``(train, valid)`` arrays. Raises ``AssertionError`` if a held-out text does not decode to itself."""
     tokenizers = {"chars": bpe.characters(train_text)}
-    for V in bpe_sizes:
-        tokenizers[V] = bpe.train(train_text, V)
+    largest = bpe.train(train_text, max(bpe_sizes)) if bpe_sizes else tokenizers["chars"]
+    for V in bpe_sizes:  # one training serves every size: the smaller vocabularies are its prefixes
+        tokenizers[V] = largest.prefix(V)
+    assert tokenizers["chars"].tokens == largest.tokens[:largest.n_base]  # the characters are its prefix too
+    # the texts are split once, and each distinct word is segmented once for every vocabulary
+    words, seqs = bpe.split_words([train_text, valid_text])
+    encoded = largest.encode_prefixes(words, seqs, [tok.V for tok in tokenizers.values()])
     data = {}
     for key, tok in tokenizers.items():
-        tr, va = tok.encode(train_text), tok.encode(valid_text)
+        tr, va = encoded[tok.V]
         assert tok.decode(va) == valid_text  # exact round trip
         data[key] = (tr, va)
     return tokenizers, data

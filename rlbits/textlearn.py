@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rlbits import info
-from rlbits.mlp_lm import Arch, backward, evaluate, forward, init_params, one_step_drop, sample_tokens, sgd, windows
+from rlbits.mlp_lm import (Arch, backward, evaluate, forward, forward_unnormalised, init_params, one_step_drop,
+                           sample_tokens, sgd, windows)
 from rlbits.validate import ParameterError, integer, one_of, real
 
 METHODS = ("SL", "RL", "RL_baseline", "distill")
@@ -40,10 +41,17 @@ class Bigram:
         u = (np.bincount(ids, minlength=V) + 1.0) / (len(ids) + V)
         return cls(c.astype(np.float32), u.astype(np.float32), alpha)
 
+    _table: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
     def rows(self, prev: np.ndarray) -> np.ndarray:
-        """The teacher's next-token distributions after tokens ``prev`` (``3V`` FLOPs each)."""
-        c = self.counts[prev]
-        return (c + self.alpha * self.unigram) / (c.sum(1, keepdims=True) + self.alpha)
+        """The teacher's next-token distributions after tokens ``prev`` (``3V`` FLOPs each, counted per call).
+
+        All ``V`` rows are computed once and then gathered: each row is the same arithmetic on the same counts
+        (a row's sum is the same whether taken in the table or in a gathered copy), so the result is identical."""
+        if self._table is None:
+            c = self.counts
+            self._table = (c + self.alpha * self.unigram) / (c.sum(1, keepdims=True) + self.alpha)
+        return self._table[prev]
 
     def cross_entropy(self, ids: np.ndarray) -> float:
         """Bits per token of ``ids[1:]`` after ``ids[:-1]``."""
@@ -105,7 +113,7 @@ def train(method: str, arch: Arch, train_ids: np.ndarray, eval_ctx: np.ndarray, 
         raise ParameterError("method='distill' needs a teacher")
     rng_data, rng_act = np.random.default_rng(seeds[0]), np.random.default_rng(seeds[1])
     params = init_params(arch, np.random.default_rng(seeds[2]), dtype)
-    cps = checkpoints(n_steps, n_points)
+    cps = set(checkpoints(n_steps, n_points).tolist())  # a set: membership is tested on every step
     step_size = lr / batch  # the update is lr times the mean gradient over the batch
     f_fwd, f_samp, f_grad = arch.flops("forward"), arch.flops("sample"), arch.flops("grad_logits")
     f_bwd, f_teach = arch.flops("backward"), arch.flops("teacher")
@@ -134,30 +142,35 @@ def train(method: str, arch: Arch, train_ids: np.ndarray, eval_ctx: np.ndarray, 
             break
         pos = rng_data.integers(arch.n_ctx, len(train_ids), size=batch)
         ctx, y = windows(train_ids, arch.n_ctx, pos)
-        x, h, p = forward(params, ctx)
+        if method == "RL":  # p is divided out only for the rewarded rows (below): the same values, fewer divisions
+            x, h, e, s = forward_unnormalised(params, ctx)
+            py = e[rows_all, y] / s[:, 0]
+        else:
+            x, h, p = forward(params, ctx)
+            py = p[rows_all, y]
         spent += batch * f_fwd
-        py = p[rows_all, y]
         p_sum, p_n = p_sum + float(py.sum()), p_n + batch
         recent = (recent + [float(py.mean())])[-window:]
         if target is not None and cross_step < 0 and len(recent) == window and np.mean(recent) >= target:
             cross_step, cross_flops = step, spent
             stop = min(n_steps, max(step + 1, int(np.ceil(stop_factor * step))))
-        if method == "SL":
-            G = p.copy()
+        if method == "SL":  # p is not needed after the gradient, so it becomes the gradient in place
+            G = p
             G[rows_all, y] -= 1.0
             rows = rows_all
         elif method == "distill":
-            G = p - teacher.rows(ctx[:, -1])
+            G = p
+            G -= teacher.rows(ctx[:, -1])
             spent += batch * f_teach
             rows = rows_all
         else:
             spent += batch * f_samp
             if method == "RL":  # exact in distribution: P(a = y) = p(y)
-                r = (rng_act.random(batch) < py).astype(p.dtype)
+                r = (rng_act.random(batch) < py).astype(py.dtype)
                 a = np.where(r > 0, y, -1)
             else:
                 a = sample_tokens(p, rng_act)
-                r = (a == y).astype(p.dtype)
+                r = (a == y).astype(py.dtype)
             bins = np.clip(np.searchsorted(P_EDGES, np.log10(np.maximum(py, 1e-12)), side="right") - 1,
                            0, len(P_EDGES) - 2)
             samp_hist += np.bincount(bins, minlength=len(P_EDGES) - 1)
@@ -166,7 +179,7 @@ def train(method: str, arch: Arch, train_ids: np.ndarray, eval_ctx: np.ndarray, 
             rows = np.flatnonzero(coef != 0.0)
             if method == "RL_baseline":
                 baseline += baseline_rate * (float(r.mean()) - baseline)
-            G = p[rows] * coef[rows, None]
+            G = (e[rows] / s[rows] if method == "RL" else p[rows]) * coef[rows, None]
             G[np.arange(len(rows)), a[rows]] -= coef[rows]
         if len(rows):
             # loss gradient and backward for the trained rows; the update touches every dense parameter once per

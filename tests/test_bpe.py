@@ -60,3 +60,44 @@ def test_bad_inputs():
         bpe.train(TEXT, 40).encode("xyz")
     with pytest.raises(ParameterError, match="vocab_size"):
         bpe.train("ab ab", 50)
+
+
+def _reference_encode(tok, text):
+    """The plain encoder: per pre-token, apply the lowest-ranked merge present until none is."""
+    ranks = {pair: k for k, pair in enumerate(tok.merges)}
+    out = []
+    for w in bpe.pretokenize(text):
+        ids = [tok.tokens.index(ch) for ch in w]
+        while True:
+            found = [(ranks[p], i) for i, p in enumerate(zip(ids, ids[1:])) if p in ranks]
+            if not found:
+                break
+            r = min(found)[0]
+            ids = bpe._merge(ids, *tok.merges[r], tok.n_base + r)
+        out.extend(ids)
+    return out
+
+
+def test_prefix_is_the_smaller_training_and_encodes_alike():
+    big = bpe.train(TEXT, 75)
+    for v in (big.n_base, 30, 50, 74, 75):
+        small = bpe.train(TEXT, v)
+        pre = big.prefix(v)
+        assert (pre.tokens, pre.n_base, pre.merges) == (small.tokens, small.n_base, small.merges)
+        assert pre.encode(TEXT).tolist() == _reference_encode(small, TEXT)
+    with pytest.raises(ParameterError, match="vocab_size"):
+        big.prefix(76)
+
+
+def test_one_pass_encodes_every_prefix_of_several_texts():
+    big = bpe.train(TEXT, 75)
+    texts = [TEXT, "the lord said, let there be good light.\n", ""]
+    words, seqs = bpe.split_words(texts)
+    assert len(set(words)) == len(words)
+    assert ["".join(words[i] for i in seq) for seq in seqs] == texts
+    out = big.encode_prefixes(words, seqs, [75, 30, big.n_base])
+    assert sorted(out) == [big.n_base, 30, 75]
+    for v, arrays in out.items():
+        for text, ids in zip(texts, arrays):
+            assert ids.dtype == np.int32
+            assert ids.tolist() == _reference_encode(big.prefix(v), text)

@@ -152,3 +152,44 @@ def test_step_throughput_is_measured_once_per_build(tmp_path):
     assert first == again
     data = json.loads(path.read_text())
     assert data["rows"] == [] and len(data["mlp_lm"]) == 1
+
+
+def test_teacher_rows_are_the_per_call_arithmetic_bit_for_bit():
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 97, 5000)
+    t = textlearn.Bigram.fit(ids, 97, alpha=4.0)
+    prev = rng.integers(0, 97, 300)  # repeats included
+    c = t.counts[prev]
+    direct = (c + t.alpha * t.unigram) / (c.sum(1, keepdims=True) + t.alpha)
+    assert t.rows(prev).dtype == direct.dtype and np.array_equal(t.rows(prev), direct)
+    assert np.array_equal(t.rows(prev[:7]), direct[:7])  # the cached table serves later calls alike
+
+
+def test_sampling_is_the_plain_inverse_cdf_count_and_forward_parts_divide_to_p():
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.full(50, 0.1), 400).astype(np.float32)
+    p[:3, 10:] = 0.0  # rows whose mass sits in the first tokens
+    p[3, 20] = np.nan  # a broken row: the count stops mattering after the nan, as in the plain comparison
+    a = mlp_lm.sample_tokens(p, np.random.default_rng(1))
+    cdf = np.cumsum(p, axis=1)
+    u = np.random.default_rng(1).random(len(p))[:, None] * cdf[:, -1:]
+    assert np.array_equal(a, np.minimum((cdf < u).sum(axis=1), p.shape[1] - 1))
+    params = mlp_lm.init_params(ARCH, np.random.default_rng(2), out_scale=1.0)
+    ctx = np.random.default_rng(3).integers(0, ARCH.V, (64, ARCH.n_ctx))
+    x, h, q = mlp_lm.forward(params, ctx)
+    x2, h2, e, s = mlp_lm.forward_unnormalised(params, ctx)
+    assert np.array_equal(e / s, q) and np.array_equal(h, h2) and np.array_equal(x, x2)
+    assert np.array_equal(q, mlp_lm.softmax(np.tanh(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]))
+
+
+def test_evaluate_is_the_plain_mean_over_forward_bit_for_bit():
+    params = mlp_lm.init_params(ARCH, np.random.default_rng(6), out_scale=1.0)
+    rng = np.random.default_rng(7)
+    ctx, y = rng.integers(0, ARCH.V, (300, ARCH.n_ctx)), rng.integers(0, ARCH.V, 300)
+    ce, pr = 0.0, 0.0
+    for i in range(0, 300, 128):  # the same chunks as evaluate(batch=128)
+        _, _, p = mlp_lm.forward(params, ctx[i:i + 128])
+        py = p[np.arange(len(p)), y[i:i + 128]].astype(np.float64)
+        ce -= np.log2(np.maximum(py, 1e-300)).sum()
+        pr += py.sum()
+    assert mlp_lm.evaluate(params, ctx, y, batch=128) == (ce / 300, pr / 300)

@@ -225,3 +225,21 @@ def test_tradeoff_fit_standard_error():
     b = np.array([f["b_crit"] for f in fits])
     assert np.median([f["b_crit_se"] for f in fits]) == pytest.approx(b.std(ddof=1), rel=0.35)
     assert np.isnan(noise.fit_tradeoff(B[:2], noise.tradeoff_steps(B[:2], 7.0, 300.0))["b_crit_se"])
+
+
+@pytest.mark.parametrize("batch,lr,budget", [(16, 8.0, 4000), (4, 1.0, 2000), (4096, 64.0, 3000), (16, 256.0, 500),
+                                             (64, 16.0, 600), (64, 16.0, 300), (64, 16.0, 1)])
+def test_runs_in_lockstep_total_what_the_runs_in_turn_total(batch, lr, budget):
+    lang = make_language(K=32, frac_deterministic=0.5, support=8, seed=0)
+    seeds = np.random.SeedSequence(3).spawn(4)
+    total = 0
+    for r in seeds:  # the runs in turn, each capped at what is left of the budget
+        s = noise.sgd_steps_to_target(np.random.default_rng(r), lang, batch, lr, 0.15, max(budget - total, 1))
+        if s < 0:
+            total = -1
+            break
+        total += s
+    got = noise.sgd_total_steps_to_target([np.random.default_rng(r) for r in seeds], lang, batch, lr, 0.15, budget)
+    assert got == total
+    with pytest.raises(ParameterError, match="rngs"):
+        noise.sgd_total_steps_to_target([], lang, batch, lr, 0.15, budget)

@@ -275,3 +275,41 @@ def test_half_point():
     assert st.half_point([1, 2], [0.6, 0.9]) is None
     with pytest.raises(ParameterError):
         st.half_point([2, 1], [0.1, 0.9])
+
+
+def _reference_train(z0, rates, cur_rates, cur_steps, beta, seeds, steps, batch, lr):
+    """The plain loop (one run at a time, intp counts, scipy's softmax): what train_reinforce must reproduce."""
+    from scipy import special
+
+    out = []
+    for j, seed in enumerate(seeds):
+        rng, z, S = np.random.default_rng(seed), np.array(z0[j], float), len(rates)
+        u = rng.random((steps, batch, 2))
+        for t in range(steps):
+            R = cur_rates if t < cur_steps[j] else rates
+            pi = special.softmax(z)
+            cum = np.cumsum(pi)
+            strat = np.zeros(batch, dtype=np.intp)
+            for s in range(S - 1):
+                strat += u[t, :, 0] >= cum[s]
+            reward = (u[t, :, 1] < R[strat]).astype(float)
+            adv = reward - reward.mean()
+            step = np.bincount(strat, weights=adv, minlength=S) / batch
+            if beta.any():
+                logpi = np.log(np.maximum(pi, 1e-300))
+                step = step + beta[j] * (-pi * (logpi + (-(pi * logpi).sum())))
+            z = z + lr * step
+        out.append(z)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("S", [10, 300])  # 300: more strategies than a uint8 count holds
+def test_train_reinforce_is_the_plain_loop_bit_for_bit(S):
+    rng = np.random.default_rng(S)
+    z0, rates = rng.normal(0, 1, (3, S)), rng.uniform(0, 1, S)
+    cur_rates, cur_steps, beta = rates[::-1].copy(), np.array([0, 7, 30]), np.array([0.0, 0.3, 0.0])
+    seeds = np.random.SeedSequence(5).spawn(3)
+    res = st.train_reinforce(z0, rates, seeds=seeds, steps=30, batch=16, lr=0.5, entropy_bonus=beta,
+                             curriculum_rates=cur_rates, curriculum_steps=cur_steps, chunk=7)
+    ref = _reference_train(z0, rates, cur_rates, cur_steps, beta, seeds, 30, 16, 0.5)
+    assert np.array_equal(res.logits, ref)
