@@ -103,7 +103,9 @@ class Background:
         self._thread = threading.Thread(target=self._run, name=f"rlbits-{name}", daemon=True)
 
     def start(self) -> "Background":
-        self._thread.start()
+        """Start the job unless it has started or is already done (a reused build); returns the job."""
+        if self._thread.ident is None and not self._done.is_set():
+            self._thread.start()
         return self
 
     def _run(self) -> None:
@@ -129,8 +131,7 @@ class Background:
 
     def wait(self) -> "Background":
         """Block until the job has finished (or failed to start); never raises."""
-        if not self._thread.is_alive() and not self._done.is_set():
-            self.start()  # selected after the session started (e.g. by a plugin): run it now
+        self.start()  # not started yet (selected after the session started, e.g. by a plugin): run it now
         self._done.wait()
         return self
 
@@ -221,9 +222,8 @@ def _start_jobs(request, jobs):
     for item in request.session.items:
         used |= set(getattr(item, "fixturenames", ())) & set(Jobs.NAMES)
     for name in Jobs.NAMES:  # in this order: the book first, the jobs that wait for it after
-        job = getattr(jobs, name)
-        if name in used and not job._done.is_set() and not job._thread.is_alive():
-            job.start()
+        if name in used:
+            getattr(jobs, name).start()
 
 
 @pytest.fixture(scope="session")

@@ -368,31 +368,13 @@ def test_rendered_prose_keeps_the_sources_lines_in_order(book):
     assert not bad, f"{len(bad)} pairs of lines not read in order:\n" + "\n".join(bad[:20])
 
 
-class AllText(HTMLParser):
-    """Every text of a page's article, links and code included (scripts and styles are not text)."""
+class AllText(PlainText):
+    """Every text of a page's article, links, code and headings included (scripts and styles are not text)."""
 
-    def __init__(self):
-        super().__init__()
-        self.depth, self.skip, self.text = 0, 0, []
+    SKIP = {"script", "style"}
 
     @classmethod
     def of(cls, html: str) -> str:
         parser = cls()
         parser.feed(html)
         return "".join(parser.text)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "article" or self.depth:
-            self.depth += tag not in VOID
-        if self.depth and tag in ("script", "style"):
-            self.skip += 1
-
-    def handle_endtag(self, tag):
-        if self.depth and tag in ("script", "style"):
-            self.skip = max(0, self.skip - 1)
-        if self.depth and tag not in VOID:
-            self.depth -= 1
-
-    def handle_data(self, data):
-        if self.depth and not self.skip:
-            self.text.append(data)

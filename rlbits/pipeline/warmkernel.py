@@ -3,7 +3,8 @@
 Every chapter, and every point of a sweep, runs in a fresh kernel. Most of a fresh kernel's start-up is importing:
 numpy, matplotlib, sympy, SciPy, numba (and loading the cached numba kernels of :mod:`rlbits.learners`), IPython and
 ipykernel cost about 1.5 s of CPU per kernel, more than many chapters' own computation. So the pipeline starts, once
-per executing process that expects several kernels (see :data:`MIN_KERNELS`), a *fork server* (``python -m rlbits.pipeline.warmkernel SOCKET``) that imports them and then waits.
+per executing process that expects several kernels (see :data:`MIN_KERNELS`), a *fork server*
+(``python -m rlbits.pipeline.warmkernel SOCKET``) that imports them and then waits.
 Each kernel is a ``fork()`` of it: a new process with its own pid, session, environment, working directory, log file
 and connection file, which then starts ipykernel exactly as ``python -m ipykernel_launcher -f CONNECTION`` would. Only
 the import work is shared (copy-on-write); no chapter state exists before the fork, so a chapter still starts from an
